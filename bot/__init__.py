@@ -1,0 +1,1 @@
+"""反诈助手 (fanzha-bot): an anti-fraud publicity chat bot service."""

@@ -1,0 +1,79 @@
+"""Application factory: wire settings, Redis, content and channels into one aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.channels.simulator import Simulator
+from bot.library import Library, load_library
+from bot.router import Dispatcher
+from bot.service import ChatService
+from bot.settings import Settings
+from bot.store.embedded import EmbeddedRedis
+from bot.store.members import MemberHasher
+from bot.web import setup_routes
+from bot.web.appkeys import LIBRARY, REDIS, SERVICE, SETTINGS, SIMULATOR
+from bot.web.middlewares import error_middleware
+from handlers import ROUTERS
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings, library: Library | None = None) -> web.Application:
+    """Return the service's web application; content is loaded (and validated) here."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app[LIBRARY] = library or load_library(settings.content_dir)
+    app[SIMULATOR] = Simulator()
+    app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(service_ctx)
+    setup_routes(app)
+    return app
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Connect to REDIS_URL, or run an embedded Redis server for the app's lifetime."""
+    settings = app[SETTINGS]
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(Path(settings.data_dir) / "redis")
+        await asyncio.to_thread(embedded.start)
+        url = embedded.url
+    redis = Redis.from_url(url, decode_responses=True)
+    try:
+        await redis.ping()
+        app[REDIS] = redis
+        yield
+    finally:
+        await redis.aclose()
+        if embedded:
+            await asyncio.to_thread(embedded.stop)
+
+
+async def service_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Build the chat service once Redis is up."""
+    app[SERVICE] = await build_service(app[SETTINGS], app[LIBRARY], app[REDIS])
+    yield
+
+
+async def build_service(settings: Settings, library: Library, redis: Redis) -> ChatService:
+    """Return the chat service: routers, their dependencies, Redis and the member hasher."""
+    dispatcher = Dispatcher(
+        ROUTERS,
+        kb=library.kb,
+        risk=library.risk,
+        render=library.render,
+        settings=settings,
+        redis=redis,
+    )
+    hasher = await MemberHasher.shared(redis, settings.member_hash_key)
+    return ChatService(dispatcher, redis, hasher, settings)

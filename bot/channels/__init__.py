@@ -1,0 +1,1 @@
+"""Channel adapters: verify and parse inbound traffic, render replies for the channel."""

@@ -1,0 +1,124 @@
+"""The `fanzha` command: serve, ask, and content lint."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from bot.channels.plain import markdown_to_text
+from bot.channels.simulator import PRIVATE, Simulator
+from bot.content import ContentError
+from bot.library import Library, load_library
+from bot.models import GroupKind
+from bot.settings import Settings, SettingsError
+from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if getattr(args, "content", None):
+            settings = replace(settings, content_dir=Path(args.content).resolve())
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+        status: int = args.run(args, settings)
+        return status
+    except SettingsError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+    except ContentError as exc:
+        print(f"内容有 {len(exc.problems)} 处问题，服务不能启动：", file=sys.stderr)
+        print(exc, file=sys.stderr)
+    except EmbeddedRedisError as exc:
+        print(f"内置 Redis 启动失败：{exc}", file=sys.stderr)
+    return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fanzha", description="反诈助手 anti-fraud chat bot")
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    serve = commands.add_parser("serve", help="run the service (embedded Redis without REDIS_URL)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+
+    ask = commands.add_parser("ask", help="ask the bot one question in the terminal")
+    ask.add_argument("text")
+    ask.add_argument(
+        "--group-kind", default=PRIVATE, choices=[PRIVATE, *(k.value for k in GroupKind)]
+    )
+    ask.add_argument("--content", help="content folder (default: the bundled content/)")
+    ask.set_defaults(run=_ask)
+
+    content = commands.add_parser("content", help="content tools")
+    content_commands = content.add_subparsers(required=True, metavar="action")
+    lint = content_commands.add_parser("lint", help="validate every content file")
+    lint.add_argument("--content", help="content folder (default: the bundled content/)")
+    lint.set_defaults(run=_lint)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    app = create_app(settings)
+    print(f"反诈助手已启动：http://{settings.host}:{settings.port}/sim", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def _lint(args: argparse.Namespace, settings: Settings) -> int:
+    library = load_library(settings.content_dir)
+    print(
+        f"内容检查通过：{len(library.kb.scams)} 种骗局，{len(library.kb.topics)} 个话题，"
+        f"{len(library.risk.rules)} 条风险规则。"
+    )
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    library = load_library(settings.content_dir)
+    with (
+        tempfile.TemporaryDirectory(prefix="fanzha-ask-") as folder,
+        EmbeddedRedis(Path(folder), persistent=False) as redis_server,
+    ):
+        print(asyncio.run(_answer(args, settings, library, redis_server.url)))
+    return 0
+
+
+async def _answer(args: argparse.Namespace, settings: Settings, library: Library, url: str) -> str:
+    from bot.app import build_service
+
+    demo = Simulator()
+    simulator = Simulator(tuple(demo.group_for_kind(kind) for kind in GroupKind))
+    group = (
+        None
+        if args.group_kind == PRIVATE
+        else simulator.group_for_kind(GroupKind(args.group_kind))
+    )
+    payload = {"group": group.id if group else PRIVATE, "user": "terminal", "text": args.text}
+    redis = Redis.from_url(url, decode_responses=True)
+    try:
+        service = await build_service(settings, library, redis)
+        reply = await service.handle(simulator.parse(payload))
+    finally:
+        await redis.aclose()
+    if reply is None:
+        return "（机器人没有回复：在群里请先 @ 它，或直接问与诈骗有关的问题。）"
+    return "\n\n".join(markdown_to_text(part.text) for part in reply.parts)

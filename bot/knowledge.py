@@ -1,0 +1,255 @@
+"""Find the knowledge entry a resident's question is about.
+
+Two stages: an Aho-Corasick automaton over every name, alias and trigger phrase (cost
+independent of how many phrases are loaded), then BM25 over jieba tokens of whole entries
+for questions that use none of the phrases.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import ahocorasick
+import jieba
+
+from bot.content import Entry
+from bot.text import normalize
+
+jieba.setLogLevel(logging.WARNING)
+
+# Weight per character of a matched phrase, by where the phrase comes from.
+PHRASE_WEIGHTS = {"name": 3, "alias": 3, "trigger": 2}
+# BM25 is trusted alone when its best score clears this and leads the runner-up by MARGIN.
+BM25_CONFIDENT = 7.0
+BM25_MARGIN = 1.35
+BM25_K1 = 1.2
+BM25_B = 0.75
+STOP_TOKENS = frozenset(
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "我",
+        "你",
+        "他",
+        "她",
+        "是",
+        "在",
+        "有",
+        "和",
+        "就",
+        "都",
+        "要",
+        "说",
+        "让",
+        "给",
+        "这",
+        "那",
+        "个",
+        "么",
+        "什么",
+        "怎么",
+        "一个",
+        "我们",
+        "他们",
+        "人",
+        "会",
+        "不",
+        "也",
+        "还",
+        "被",
+        "把",
+        "去",
+        "看",
+        "好",
+        "没",
+        "能",
+        "对",
+        "到",
+        "又",
+        "很",
+        "就是",
+        "可以",
+        "这个",
+        "那个",
+        "自己",
+        "现在",
+        "然后",
+        "真的",
+        "请问",
+        "一下",
+        "啥",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An entry and how strongly the question points at it."""
+
+    entry: Entry
+    score: float
+    phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The outcome of looking a question up: a confident answer, close candidates, or none."""
+
+    best: Candidate | None
+    candidates: tuple[Candidate, ...]
+    method: str
+
+    @property
+    def confident(self) -> bool:
+        """Return True when the bot may answer with `best` directly."""
+        return self.best is not None
+
+
+class PhraseMatcher:
+    """Score entries by the distinct names, aliases and triggers found in a text."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        owners: dict[str, list[tuple[int, int]]] = {}
+        self._entries: list[Entry] = list(entries)
+        for index, entry in enumerate(self._entries):
+            for source, phrases in (
+                ("name", (entry.name, entry.short)),
+                ("alias", entry.aliases),
+                ("trigger", entry.triggers),
+            ):
+                for phrase in phrases:
+                    key = normalize(phrase)
+                    if key:
+                        owners.setdefault(key, []).append((index, PHRASE_WEIGHTS[source]))
+        for key, owned in owners.items():
+            self._automaton.add_word(key, (key, tuple(owned)))
+        self._automaton.make_automaton()
+        self.size = len(owners)
+
+    def candidates(self, text: str) -> list[Candidate]:
+        """Return the entries whose phrases occur in `text`, best first."""
+        found: dict[str, tuple[tuple[int, int], ...]] = {}
+        if self.size:
+            for _, (key, owned) in self._automaton.iter(normalize(text)):
+                found[key] = owned
+        scores: Counter[int] = Counter()
+        phrases: dict[int, list[str]] = {}
+        for key in _drop_contained(found):
+            for index, weight in found[key]:
+                scores[index] += weight * len(key)
+                phrases.setdefault(index, []).append(key)
+        return [
+            Candidate(self._entries[i], float(s), tuple(phrases[i]))
+            for i, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        ]
+
+
+def _drop_contained(keys: Iterable[str]) -> list[str]:
+    """Keep only phrases not inside a longer matched phrase, so "刷单返利" is not counted twice."""
+    ordered = sorted(set(keys), key=len, reverse=True)
+    kept: list[str] = []
+    for key in ordered:
+        if not any(key in longer for longer in kept):
+            kept.append(key)
+    return kept
+
+
+class Retriever:
+    """BM25 over jieba tokens of each entry's full text."""
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self._tokenizer = jieba.Tokenizer()
+        for entry in entries:
+            for phrase in (entry.name, entry.short, *entry.aliases, *entry.triggers):
+                self._tokenizer.add_word(normalize(phrase), freq=2000)
+        self._entries = list(entries)
+        self._docs = [Counter(self.tokens(_document(e))) for e in self._entries]
+        lengths = [sum(doc.values()) for doc in self._docs]
+        self._avg_len = sum(lengths) / max(len(lengths), 1)
+        self._lengths = lengths
+        frequency: Counter[str] = Counter()
+        for doc in self._docs:
+            frequency.update(doc.keys())
+        total = len(self._docs)
+        self._idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in frequency.items()}
+
+    def tokens(self, text: str) -> list[str]:
+        """Split `text` into searchable tokens, dropping stop words and punctuation."""
+        words = self._tokenizer.lcut_for_search(normalize(text))
+        return [w for w in words if w not in STOP_TOKENS and any(c.isalnum() for c in w)]
+
+    def candidates(self, text: str, limit: int = 3) -> list[Candidate]:
+        """Return up to `limit` entries by BM25 score, best first."""
+        query = set(self.tokens(text))
+        scored: list[Candidate] = []
+        for entry, doc, length in zip(self._entries, self._docs, self._lengths, strict=True):
+            score = sum(self._term_score(doc[t], length, self._idf[t]) for t in query if t in doc)
+            if score > 0:
+                scored.append(Candidate(entry, score))
+        scored.sort(key=lambda c: -c.score)
+        return scored[:limit]
+
+    def _term_score(self, tf: int, length: int, idf: float) -> float:
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * length / self._avg_len)
+        return idf * tf * (BM25_K1 + 1) / (tf + norm)
+
+
+def _document(entry: Entry) -> str:
+    """Return the searchable text of an entry; names and phrases weigh more by repetition."""
+    phrases = " ".join((entry.name, entry.short, *entry.aliases, *entry.triggers))
+    body = " ".join(
+        (entry.summary, entry.how, entry.example, *entry.red_flags, *entry.points, *entry.tags)
+    )
+    return f"{phrases} {phrases} {body}"
+
+
+class KnowledgeBase:
+    """Every entry, indexed by id and short name, with the two-stage lookup."""
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self.entries = tuple(entries)
+        self.by_id = {e.id: e for e in self.entries}
+        self.by_short = {normalize(e.short): e for e in self.entries}
+        self.phrases = PhraseMatcher(self.entries)
+        self.retriever = Retriever(self.entries)
+
+    @property
+    def scams(self) -> tuple[Entry, ...]:
+        """Return the scam entries in file order."""
+        return tuple(e for e in self.entries if e.kind == "scam")
+
+    @property
+    def topics(self) -> tuple[Entry, ...]:
+        """Return the general topics in file order."""
+        return tuple(e for e in self.entries if e.kind == "topic")
+
+    def find(self, name: str) -> Entry | None:
+        """Return the entry called `name` (id, short name, full name or alias), if any."""
+        key = normalize(name)
+        if key in self.by_short or key in self.by_id:
+            return self.by_short.get(key) or self.by_id[key]
+        hits = self.phrases.candidates(key)
+        return hits[0].entry if hits and key in hits[0].phrases else None
+
+    def lookup(self, text: str) -> Match:
+        """Return the entry the question is about, or the closest candidates."""
+        phrase_hits = self.phrases.candidates(text)
+        if phrase_hits:
+            return Match(phrase_hits[0], tuple(phrase_hits[:3]), "phrase")
+        ranked = self.retriever.candidates(text)
+        if (
+            ranked
+            and ranked[0].score >= BM25_CONFIDENT
+            and (len(ranked) == 1 or ranked[0].score >= BM25_MARGIN * ranked[1].score)
+        ):
+            return Match(ranked[0], tuple(ranked), "bm25")
+        return Match(None, tuple(ranked), "bm25")

@@ -1,0 +1,45 @@
+"""Everything loaded from content/ at start-up, validated together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.content import ContentError, Entry, Problem, load_entries
+from bot.knowledge import KnowledgeBase
+from bot.render import Renderer
+from bot.risk import RiskRules, RiskRulesError
+
+RISK_RULES_FILE = Path("checker") / "rules.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    """The knowledge base, the checker's rules and the reply templates."""
+
+    kb: KnowledgeBase
+    risk: RiskRules
+    render: Renderer
+
+
+def load_library(content_dir: Path) -> Library:
+    """Load and validate all content; raise ContentError naming every bad file and field."""
+    problems: list[Problem] = []
+    entries: tuple[Entry, ...] = ()
+    try:
+        entries = load_entries(content_dir)
+    except ContentError as exc:
+        problems += exc.problems
+    rules_path = content_dir / RISK_RULES_FILE
+    risk: RiskRules | None = None
+    try:
+        risk = RiskRules.load(rules_path)
+    except RiskRulesError as exc:
+        problems.append(Problem(rules_path, 1, exc.field, exc.reason))
+    except OSError as exc:
+        problems.append(Problem(rules_path, 1, "-", f"unreadable: {exc.strerror}"))
+    render = Renderer(content_dir / "templates")
+    problems += render.problems()
+    if problems or risk is None:
+        raise ContentError(problems)
+    return Library(KnowledgeBase(entries), risk, render)

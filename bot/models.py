@@ -1,0 +1,119 @@
+"""Channel-neutral data: groups, inbound messages and replies. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+
+class GroupKind(StrEnum):
+    """The audience a group serves; decides what it is sent and how replies are framed."""
+
+    VILLAGE = "village"
+    COMMUNITY = "community"
+    ENTERPRISE = "enterprise"
+    FINANCE = "finance"
+    PARENTS = "parents"
+    SCHOOL = "school"
+    ELDERLY = "elderly"
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese name officers and residents use for this kind of group."""
+        return _GROUP_LABELS[self]
+
+
+_GROUP_LABELS = {
+    GroupKind.VILLAGE: "村民群",
+    GroupKind.COMMUNITY: "社区居民群",
+    GroupKind.ENTERPRISE: "员工群",
+    GroupKind.FINANCE: "财务群",
+    GroupKind.PARENTS: "家长群",
+    GroupKind.SCHOOL: "师生群",
+    GroupKind.ELDERLY: "老年人群",
+}
+
+# Audiences a scam targets: every group kind plus people who are not a group of their own.
+AUDIENCE_LABELS: dict[str, str] = {
+    **{kind.value: kind.label.removesuffix("群") for kind in GroupKind},
+    "students": "学生",
+    "youth": "年轻人",
+    "women": "女性",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A chat group the bot serves (or pushes to)."""
+
+    id: str
+    name: str
+    kind: GroupKind
+    region: str = ""
+    members: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One inbound message, the same shape for every channel.
+
+    `group` is None in a one-to-one conversation. `addressed` is True when the member
+    mentioned the bot, used a reply prefix, or is talking to it one-to-one.
+    """
+
+    channel: str
+    user: str
+    text: str
+    msg_id: str
+    at: datetime
+    group: Group | None = None
+    addressed: bool = False
+
+    @property
+    def conversation(self) -> str:
+        """Return a stable id for the conversation: the group, or the user in a 1:1 chat."""
+        return f"g:{self.group.id}" if self.group else f"u:{self.channel}:{self.user}"
+
+
+ReplyFormat = Literal["text", "markdown"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPart:
+    """One bubble of a reply."""
+
+    format: ReplyFormat
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a handler answers, before a channel renders it.
+
+    `intent` and `topic` describe the answer for metrics: which knowledge entry was used,
+    and whether the question went unmatched.
+    """
+
+    parts: tuple[ReplyPart, ...]
+    intent: str = "answer"
+    topic: str | None = None
+    follow_up: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def text(cls, body: str, *, intent: str = "answer", topic: str | None = None) -> Reply:
+        """Return a single plain-text reply."""
+        return cls((ReplyPart("text", body),), intent=intent, topic=topic)
+
+    @classmethod
+    def markdown(
+        cls,
+        body: str,
+        *,
+        intent: str = "answer",
+        topic: str | None = None,
+        follow_up: tuple[str, ...] = (),
+    ) -> Reply:
+        """Return one markdown reply; `follow_up` lists entry ids offered as a numbered menu."""
+        return cls((ReplyPart("markdown", body),), intent=intent, topic=topic, follow_up=follow_up)

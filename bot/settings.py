@@ -1,0 +1,130 @@
+"""Service configuration from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed."""
+
+    def __init__(self, name: str, value: str, reason: str) -> None:
+        super().__init__(f"{name}={value!r}: {reason}")
+        self.name = name
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service reads from its environment, validated once."""
+
+    redis_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / "data"
+    content_dir: Path = PROJECT_ROOT / "content"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    bot_name: str = "反诈助手"
+    reply_prefixes: tuple[str, ...] = ("反诈助手",)
+    group_reply_limit: int = 12
+    member_hash_key: str | None = None
+    log_level: str = "INFO"
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def mention(self) -> str:
+        """Return the text members type to address the bot in a group."""
+        return f"@{self.bot_name}"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, env_file: Path | None = None
+    ) -> Settings:
+        """Build settings from `environ` (default `os.environ`) over an optional `.env` file."""
+        values: dict[str, str] = {}
+        dotenv = env_file if env_file is not None else Path(".env")
+        if dotenv.is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls._parse(values)
+
+    @classmethod
+    def _parse(cls, env: Mapping[str, str]) -> Settings:
+        defaults = cls()
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            data_dir=_path(env, "FANZHA_DATA_DIR", defaults.data_dir, must_exist=False),
+            content_dir=_path(env, "FANZHA_CONTENT_DIR", defaults.content_dir, must_exist=True),
+            host=env.get("FANZHA_HOST", defaults.host),
+            port=_int(env, "FANZHA_PORT", defaults.port, low=0, high=65535),
+            bot_name=_text(env, "FANZHA_BOT_NAME", defaults.bot_name),
+            reply_prefixes=_list(env, "FANZHA_REPLY_PREFIXES", defaults.reply_prefixes),
+            group_reply_limit=_int(
+                env, "FANZHA_GROUP_REPLY_LIMIT", defaults.group_reply_limit, low=1, high=10_000
+            ),
+            member_hash_key=env.get("FANZHA_MEMBER_HASH_KEY") or None,
+            log_level=_choice(
+                env, "FANZHA_LOG_LEVEL", defaults.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
+            ),
+            timezone=_timezone(env, "FANZHA_TIMEZONE", defaults.timezone),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, raw, "expected a whole number") from None
+    if not low <= value <= high:
+        raise SettingsError(name, raw, f"expected a number from {low} to {high}")
+    return value
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.strip():
+        raise SettingsError(name, raw, "must not be blank")
+    return raw.strip()
+
+
+def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name, default).upper()
+    if raw not in allowed:
+        raise SettingsError(name, raw, f"expected one of {', '.join(allowed)}")
+    return raw
+
+
+def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    raw = env.get(name, default)
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(name, raw, "unknown time zone (try Asia/Shanghai)") from None
+    return raw
+
+
+def _path(env: Mapping[str, str], name: str, default: Path, *, must_exist: bool) -> Path:
+    raw = env.get(name)
+    path = Path(raw).expanduser().resolve() if raw else default
+    if must_exist and not path.is_dir():
+        raise SettingsError(name, str(path), "folder does not exist")
+    return path

@@ -1,0 +1,1 @@
+"""Redis-backed state: key names, the embedded server, metrics and conversation state."""

@@ -1,0 +1,57 @@
+"""Reach metrics: questions by topic per day x group x kind x region, and unmatched questions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+from redis.asyncio.client import Pipeline
+
+from bot.models import Message, Reply
+from bot.store import keys
+
+UNMATCHED_INTENTS = frozenset({"unmatched", "menu"})
+UNMATCHED_TOPIC = "_unmatched"
+UNMATCHED_LOG_MAX = 20_000
+UNMATCHED_TEXT_MAX = 200
+
+
+def dimensions(message: Message) -> Iterator[tuple[str, str]]:
+    """Yield every (dimension, value) a message counts under: all, channel, group, kind, region."""
+    yield "all", "all"
+    yield "channel", message.channel
+    if message.group is None:
+        yield "kind", "private"
+        return
+    yield "group", message.group.id
+    yield "kind", message.group.kind.value
+    parts = [p for p in message.group.region.split("/") if p]
+    for depth in range(1, len(parts) + 1):
+        yield "region", "/".join(parts[:depth])
+
+
+def record_reply(pipe: Pipeline, message: Message, reply: Reply, member: str, day: date) -> None:
+    """Queue on `pipe` the counters for one answered (or unmatched) question."""
+    topic = UNMATCHED_TOPIC if reply.intent in UNMATCHED_INTENTS else reply.topic or reply.intent
+    for dimension, value in dimensions(message):
+        query_key = keys.queries(day, dimension, value)
+        asker_key = keys.askers(day, dimension, value)
+        pipe.hincrby(query_key, topic, 1)
+        pipe.pfadd(asker_key, member)
+        pipe.expire(query_key, keys.METRICS_TTL_SECONDS)
+        pipe.expire(asker_key, keys.METRICS_TTL_SECONDS)
+    if reply.intent in UNMATCHED_INTENTS:
+        pipe.xadd(
+            keys.UNMATCHED_LOG,
+            {
+                "text": message.text[:UNMATCHED_TEXT_MAX],
+                "channel": message.channel,
+                "group": message.group.id if message.group else "",
+                "kind": message.group.kind.value if message.group else "private",
+                "region": message.group.region if message.group else "",
+                "member": member,
+                "day": keys.day_tag(day),
+            },
+            maxlen=UNMATCHED_LOG_MAX,
+            approximate=True,
+        )

@@ -1,0 +1,29 @@
+"""Pages and JSON endpoints served by the bot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+
+from bot.web import sim
+from bot.web.appkeys import PAGES
+
+WEB_DIR = Path(__file__).resolve().parent
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register every route and the page template environment."""
+    app[PAGES] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    app.router.add_get("/", sim.home)
+    app.router.add_get("/healthz", sim.healthz)
+    app.router.add_get("/sim", sim.page)
+    app.router.add_get("/api/sim/groups", sim.groups)
+    app.router.add_post("/api/sim/messages", sim.messages)
+    app.router.add_static("/static/", WEB_DIR / "static", name="static")

@@ -1,0 +1,58 @@
+"""The simulator's chat page and JSON API, and the health check."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.models import Group
+from bot.web import appkeys as keys
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    """Send visitors to the simulator."""
+    raise web.HTTPFound("/sim")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Answer 200 when Redis answers, 503 otherwise."""
+    try:
+        await request.app[keys.REDIS].ping()
+    except (ConnectionError, OSError):
+        return web.json_response({"status": "redis unavailable"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def page(request: web.Request) -> web.Response:
+    """Render the chat page with the demo groups."""
+    settings = request.app[keys.SETTINGS]
+    template = request.app[keys.PAGES].get_template("sim.html.j2")
+    html = template.render(
+        groups=[_group_view(g) for g in request.app[keys.SIMULATOR].groups.values()],
+        static_url="/static/",
+        mention=settings.mention,
+    )
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+async def groups(request: web.Request) -> web.Response:
+    """List the demo groups."""
+    return web.json_response([_group_view(g) for g in request.app[keys.SIMULATOR].groups.values()])
+
+
+async def messages(request: web.Request) -> web.Response:
+    """Take one member message and return the bot's replies."""
+    simulator = request.app[keys.SIMULATOR]
+    message = simulator.parse(await request.json())
+    reply = await request.app[keys.SERVICE].handle(message)
+    return web.json_response(simulator.render(reply))
+
+
+def _group_view(group: Group) -> dict[str, object]:
+    return {
+        "id": group.id,
+        "name": group.name,
+        "kind": group.kind.value,
+        "kind_label": group.kind.label,
+        "region": group.region,
+        "members": group.members,
+    }

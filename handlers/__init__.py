@@ -1,0 +1,8 @@
+"""What the bot does with a message. ROUTERS lists the routers in priority order."""
+
+from __future__ import annotations
+
+from bot.router import Router
+from handlers import checker, help, keywords
+
+ROUTERS: tuple[Router, ...] = (help.router, checker.router, keywords.router)

@@ -1,0 +1,51 @@
+"""Settings come from the environment and .env, and bad values fail with a readable reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError
+
+
+def test_defaults_use_the_embedded_redis(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, env_file=tmp_path / "missing.env")
+    assert settings.redis_url is None
+    assert settings.port == 8080
+    assert settings.mention == "@反诈助手"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("FANZHA_PORT", "eighty", "whole number"),
+        ("FANZHA_PORT", "70000", "from 0 to 65535"),
+        ("FANZHA_GROUP_REPLY_LIMIT", "0", "from 1"),
+        ("FANZHA_LOG_LEVEL", "LOUD", "one of"),
+        ("FANZHA_TIMEZONE", "Mars/Base", "time zone"),
+        ("FANZHA_CONTENT_DIR", "/no/such/folder", "does not exist"),
+        ("FANZHA_BOT_NAME", "  ", "blank"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str, reason: str, tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=reason) as caught:
+        Settings.from_env({name: value}, env_file=tmp_path / "missing.env")
+    assert caught.value.name == name
+    assert name in str(caught.value)
+
+
+def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("FANZHA_PORT=9001\nFANZHA_BOT_NAME=平安助手\n", encoding="utf-8")
+    settings = Settings.from_env({"FANZHA_PORT": "9002"}, env_file=env_file)
+    assert settings.port == 9002
+    assert settings.bot_name == "平安助手"
+    assert settings.mention == "@平安助手"
+
+
+def test_reply_prefixes_are_a_comma_list(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"FANZHA_REPLY_PREFIXES": "反诈助手, 小安 ,"}, env_file=tmp_path / "none"
+    )
+    assert settings.reply_prefixes == ("反诈助手", "小安")
