@@ -19,7 +19,8 @@ from bot.content import ContentError
 from bot.library import Library, load_library
 from bot.models import GroupKind
 from bot.settings import Settings, SettingsError
-from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError
+from bot.store import keys
+from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError, open_redis
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         if getattr(args, "content", None):
             settings = replace(settings, content_dir=Path(args.content).resolve())
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+        # Only the service logs at the configured level; one-shot commands print their result.
+        level = settings.log_level if args.run is _serve else logging.WARNING
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         status: int = args.run(args, settings)
         return status
     except SettingsError as exc:
@@ -62,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--content", help="content folder (default: the bundled content/)")
     ask.set_defaults(run=_ask)
+
+    unmatched = commands.add_parser("unmatched", help="list questions the bot could not answer")
+    unmatched.add_argument("--limit", type=int, default=50)
+    unmatched.set_defaults(run=_unmatched)
 
     content = commands.add_parser("content", help="content tools")
     content_commands = content.add_subparsers(required=True, metavar="action")
@@ -92,12 +97,34 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _unmatched(args: argparse.Namespace, settings: Settings) -> int:
+    with open_redis(settings.redis_url, settings.data_dir) as url:
+        rows = asyncio.run(_recent_unmatched(url, args.limit))
+    if not rows:
+        print("还没有答不上来的问题。")
+    for row in rows:
+        where = row["group"] or "一对一"
+        print(f"{row['day']}  {row['channel']}/{where}  {row['text']}")
+    return 0
+
+
+async def _recent_unmatched(url: str, limit: int) -> list[dict[str, str]]:
+    """Return the newest unmatched questions, newest first."""
+    redis = Redis.from_url(url, decode_responses=True)
+    try:
+        entries = await redis.xrevrange(keys.UNMATCHED_LOG, count=limit)
+    finally:
+        await redis.aclose()
+    return [{str(k): str(v) for k, v in fields.items()} for _, fields in entries or [] if fields]
+
+
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     library = load_library(settings.content_dir)
     with (
         tempfile.TemporaryDirectory(prefix="fanzha-ask-") as folder,
         EmbeddedRedis(Path(folder), persistent=False) as redis_server,
     ):
+        # A throw-away Redis: a preview in the terminal must not count as a resident's question.
         print(asyncio.run(_answer(args, settings, library, redis_server.url)))
     return 0
 
@@ -116,7 +143,8 @@ async def _answer(args: argparse.Namespace, settings: Settings, library: Library
     redis = Redis.from_url(url, decode_responses=True)
     try:
         service = await build_service(settings, library, redis)
-        reply = await service.handle(simulator.parse(payload))
+        # The person at the terminal is talking to the bot, in a group as well.
+        reply = await service.handle(replace(simulator.parse(payload), addressed=True))
     finally:
         await redis.aclose()
     if reply is None:

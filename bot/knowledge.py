@@ -23,9 +23,12 @@ jieba.setLogLevel(logging.WARNING)
 
 # Weight per character of a matched phrase, by where the phrase comes from.
 PHRASE_WEIGHTS = {"name": 3, "alias": 3, "trigger": 2}
-# BM25 is trusted alone when its best score clears this and leads the runner-up by MARGIN.
-BM25_CONFIDENT = 7.0
-BM25_MARGIN = 1.35
+# The bot answers directly when the best combined score clears MIN_SCORE and leads the
+# runner-up by MARGIN; otherwise it offers the closest topics as a menu.
+MIN_SCORE = 7.0
+MARGIN = 1.2
+# Candidates scoring below this are noise, not worth offering in a menu.
+MENU_MIN_SCORE = 5.0
 BM25_K1 = 1.2
 BM25_B = 0.75
 STOP_TOKENS = frozenset(
@@ -118,7 +121,7 @@ class PhraseMatcher:
 
     def __init__(self, entries: Iterable[Entry]) -> None:
         self._automaton = ahocorasick.Automaton()
-        owners: dict[str, list[tuple[int, int]]] = {}
+        owners: dict[str, dict[int, int]] = {}
         self._entries: list[Entry] = list(entries)
         for index, entry in enumerate(self._entries):
             for source, phrases in (
@@ -128,10 +131,11 @@ class PhraseMatcher:
             ):
                 for phrase in phrases:
                     key = normalize(phrase)
-                    if key:
-                        owners.setdefault(key, []).append((index, PHRASE_WEIGHTS[source]))
+                    if key:  # a phrase counts once per entry, at its highest weight
+                        weights = owners.setdefault(key, {})
+                        weights[index] = max(weights.get(index, 0), PHRASE_WEIGHTS[source])
         for key, owned in owners.items():
-            self._automaton.add_word(key, (key, tuple(owned)))
+            self._automaton.add_word(key, (key, tuple(owned.items())))
         self._automaton.make_automaton()
         self.size = len(owners)
 
@@ -241,15 +245,25 @@ class KnowledgeBase:
         return hits[0].entry if hits and key in hits[0].phrases else None
 
     def lookup(self, text: str) -> Match:
-        """Return the entry the question is about, or the closest candidates."""
-        phrase_hits = self.phrases.candidates(text)
-        if phrase_hits:
-            return Match(phrase_hits[0], tuple(phrase_hits[:3]), "phrase")
-        ranked = self.retriever.candidates(text)
-        if (
-            ranked
-            and ranked[0].score >= BM25_CONFIDENT
-            and (len(ranked) == 1 or ranked[0].score >= BM25_MARGIN * ranked[1].score)
-        ):
-            return Match(ranked[0], tuple(ranked), "bm25")
-        return Match(None, tuple(ranked), "bm25")
+        """Return the entry the question is about, or the closest candidates.
+
+        Phrase and BM25 scores add up, so a phrase that belongs to one scam can be outvoted by
+        the rest of the question pointing clearly at another.
+        """
+        scores: dict[str, float] = {}
+        phrases: dict[str, tuple[str, ...]] = {}
+        for hit in self.phrases.candidates(text):
+            scores[hit.entry.id] = scores.get(hit.entry.id, 0.0) + hit.score
+            phrases[hit.entry.id] = hit.phrases
+        for hit in self.retriever.candidates(text, limit=len(self.entries)):
+            scores[hit.entry.id] = scores.get(hit.entry.id, 0.0) + hit.score
+        best = sorted(scores.items(), key=lambda item: -item[1])[:3]
+        ranked = [
+            Candidate(self.by_id[i], s, phrases.get(i, ())) for i, s in best if s >= MENU_MIN_SCORE
+        ]
+        if not ranked:
+            return Match(None, (), "none")
+        top, runner_up = ranked[0].score, ranked[1].score if len(ranked) > 1 else 0.0
+        method = "phrase" if ranked[0].phrases else "bm25"
+        confident = top >= MIN_SCORE and top >= MARGIN * runner_up
+        return Match(ranked[0] if confident else None, tuple(ranked), method)

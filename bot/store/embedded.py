@@ -8,6 +8,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -48,6 +50,11 @@ class EmbeddedRedis:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def running(self) -> bool:
+        """Return True when a server (ours or another process's) answers on the socket."""
+        return _answers(self.socket)
+
+    @property
     def url(self) -> str:
         """Return the redis:// style URL clients connect with."""
         return f"unix://{self.socket}"
@@ -57,7 +64,7 @@ class EmbeddedRedis:
         if len(str(self.socket)) > MAX_SOCKET_PATH:
             raise EmbeddedRedisError(f"data folder path too long for a unix socket: {self.socket}")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if _answers(self.socket):
+        if self.running:
             raise EmbeddedRedisError(f"another Redis already serves {self.socket}")
         self.socket.unlink(missing_ok=True)
         args = [
@@ -118,3 +125,17 @@ def _answers(path: Path) -> bool:
             return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+@contextmanager
+def open_redis(settings_redis_url: str | None, data_dir: Path) -> Iterator[str]:
+    """Yield a Redis URL: REDIS_URL, the running service's embedded server, or a fresh one."""
+    if settings_redis_url:
+        yield settings_redis_url
+        return
+    server = EmbeddedRedis(data_dir / "redis")
+    if server.running:
+        yield server.url
+        return
+    with server:
+        yield server.url

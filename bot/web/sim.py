@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.channels.simulator import PRIVATE
 from bot.models import Group
 from bot.web import appkeys as keys
 
@@ -27,7 +28,10 @@ async def page(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     template = request.app[keys.PAGES].get_template("sim.html.j2")
     html = template.render(
-        groups=[_group_view(g) for g in request.app[keys.SIMULATOR].groups.values()],
+        groups=[
+            *(_group_view(g) for g in request.app[keys.SIMULATOR].groups.values()),
+            PRIVATE_VIEW,
+        ],
         static_url="/static/",
         mention=settings.mention,
     )
@@ -45,6 +49,17 @@ async def messages(request: web.Request) -> web.Response:
     message = simulator.parse(await request.json())
     reply = await request.app[keys.SERVICE].handle(message)
     return web.json_response(simulator.render(reply))
+
+
+# The one-to-one conversation, shown beside the groups: there every message is addressed.
+PRIVATE_VIEW = {
+    "id": PRIVATE,
+    "name": "和反诈助手私聊",
+    "kind": PRIVATE,
+    "kind_label": "私聊",
+    "region": "一对一提问",
+    "members": 0,
+}
 
 
 def _group_view(group: Group) -> dict[str, object]:
