@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.channels.official_account import setup_official_account
 from bot.channels.simulator import Simulator
+from bot.channels.wecom_app import setup_wecom_app
+from bot.channels.wecom_robot import setup_wecom_robot
 from bot.library import Library, load_library
 from bot.router import Dispatcher
 from bot.service import ChatService
@@ -36,7 +38,18 @@ def create_app(settings: Settings, library: Library | None = None) -> web.Applic
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(service_ctx)
     setup_routes(app)
+    setup_channels(app, settings)
     return app
+
+
+def setup_channels(app: web.Application, settings: Settings) -> None:
+    """Add the WeChat channels that are configured; the robot client is always available."""
+    channels = settings.channels
+    if channels.wecom_app:
+        setup_wecom_app(app, channels.wecom_app)
+    if channels.official_account:
+        setup_official_account(app, channels.official_account)
+    setup_wecom_robot(app, channels.robot)
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -45,7 +58,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     embedded: EmbeddedRedis | None = None
     url = settings.redis_url
     if url is None:
-        embedded = EmbeddedRedis(Path(settings.data_dir) / "redis")
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
         await asyncio.to_thread(embedded.start)
         url = embedded.url
     redis = Redis.from_url(url, decode_responses=True)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
+
+if TYPE_CHECKING:
+    from bot.channels.config import ChannelConfigs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +39,7 @@ class Settings:
     member_hash_key: str | None = None
     log_level: str = "INFO"
     timezone: str = "Asia/Shanghai"
+    channels: ChannelConfigs = field(default_factory=lambda: _channel_configs({}))
 
     @property
     def mention(self) -> str:
@@ -72,7 +77,15 @@ class Settings:
                 env, "FANZHA_LOG_LEVEL", defaults.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
             timezone=_timezone(env, "FANZHA_TIMEZONE", defaults.timezone),
+            channels=_channel_configs(env),
         )
+
+
+def _channel_configs(env: Mapping[str, str]) -> ChannelConfigs:
+    # Imported here: channel modules import SettingsError from this module.
+    from bot.channels.config import ChannelConfigs
+
+    return ChannelConfigs.from_env(env)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
