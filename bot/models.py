@@ -18,6 +18,8 @@ class GroupKind(StrEnum):
     PARENTS = "parents"
     SCHOOL = "school"
     ELDERLY = "elderly"
+    # A WeCom group that talks to the bot but nobody has bound yet: counted, never pushed to.
+    UNBOUND = "unbound"
 
     @property
     def label(self) -> str:
@@ -33,11 +35,12 @@ _GROUP_LABELS = {
     GroupKind.PARENTS: "家长群",
     GroupKind.SCHOOL: "师生群",
     GroupKind.ELDERLY: "老年人群",
+    GroupKind.UNBOUND: "未登记的群",
 }
 
 # Audiences a scam targets: every group kind plus people who are not a group of their own.
 AUDIENCE_LABELS: dict[str, str] = {
-    **{kind.value: kind.label.removesuffix("群") for kind in GroupKind},
+    **{k.value: k.label.removesuffix("群") for k in GroupKind if k is not GroupKind.UNBOUND},
     "students": "学生",
     "youth": "年轻人",
     "women": "女性",
