@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +28,7 @@ from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.replies import TextReply
 
 from bot.channels.base import InboundError
+from bot.channels.callback import mount_callback
 from bot.channels.plain import markdown_to_text
 from bot.channels.splitting import split_text
 from bot.channels.wechat_crypto import (
@@ -270,22 +271,11 @@ def setup_official_account(
     """Add the 公众号 callback routes and the customer-service client's lifetime to `app`."""
     callback = OfficialAccountCallback(config, clock)
     app[OFFICIAL_ACCOUNT] = callback
-    app.router.add_get(ROUTE, callback.verify_url)
-    app.router.add_post(ROUTE, callback.receive)
-    app.cleanup_ctx.append(_api_ctx)
-
-
-async def _api_ctx(app: web.Application) -> AsyncIterator[None]:
-    callback = app[OFFICIAL_ACCOUNT]
-    config = callback.config
-    async with aiohttp.ClientSession() as session:
-        callback.api = OfficialAccountAPI(
-            session,
-            app[REDIS],
-            app_id=config.app_id,
-            secret=config.secret,
-            base=config.api_base,
-        )
-        yield
-        await callback.late.close()
-        callback.api = None
+    mount_callback(
+        app,
+        ROUTE,
+        callback,
+        lambda session, redis: OfficialAccountAPI(
+            session, redis, app_id=config.app_id, secret=config.secret, base=config.api_base
+        ),
+    )

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aiohttp
 from aiohttp import web
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.enterprise.replies import TextReply
 
 from bot.channels.base import InboundError
+from bot.channels.callback import mount_callback
 from bot.channels.plain import markdown_to_text
 from bot.channels.wechat_crypto import (
     MALFORMED,
@@ -202,23 +202,16 @@ def setup_wecom_app(
     """Add the WeCom app callback routes and the API client's lifetime to `app`."""
     callback = WeComAppCallback(config, clock)
     app[WECOM_APP] = callback
-    app.router.add_get(ROUTE, callback.verify_url)
-    app.router.add_post(ROUTE, callback.receive)
-    app.cleanup_ctx.append(_api_ctx)
-
-
-async def _api_ctx(app: web.Application) -> AsyncIterator[None]:
-    callback = app[WECOM_APP]
-    config = callback.config
-    async with aiohttp.ClientSession() as session:
-        callback.api = WeComAPI(
+    mount_callback(
+        app,
+        ROUTE,
+        callback,
+        lambda session, redis: WeComAPI(
             session,
-            app[REDIS],
+            redis,
             corp_id=config.corp_id,
             secret=config.secret,
             agent_id=config.agent_id,
             base=config.api_base,
-        )
-        yield
-        await callback.late.close()
-        callback.api = None
+        ),
+    )
