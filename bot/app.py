@@ -18,6 +18,7 @@ from bot.router import Dispatcher
 from bot.service import ChatService
 from bot.settings import Settings
 from bot.store.embedded import EmbeddedRedis
+from bot.store.groups import GroupRegistry
 from bot.store.members import MemberHasher
 from bot.web import setup_routes
 from bot.web.appkeys import LIBRARY, REDIS, SERVICE, SETTINGS, SIMULATOR
@@ -87,6 +88,8 @@ async def build_service(settings: Settings, library: Library, redis: Redis) -> C
         render=library.render,
         settings=settings,
         redis=redis,
+        registry=GroupRegistry(redis),
+        admins=settings.admins,
     )
     hasher = await MemberHasher.shared(redis, settings.member_hash_key)
     return ChatService(dispatcher, redis, hasher, settings)

@@ -7,9 +7,10 @@ import asyncio
 import logging
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from redis.asyncio import Redis
 
@@ -17,12 +18,14 @@ from bot.channels.plain import markdown_to_text
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.content import ContentError
 from bot.library import Library, load_library
-from bot.models import GroupKind
+from bot.models import Group, GroupKind
 from bot.settings import Settings, SettingsError
 from bot.store import keys
 from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError, open_redis
+from bot.store.groups import GroupRegistry, InvalidGroup, parse_kind
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     lint = content_commands.add_parser("lint", help="validate every content file")
     lint.add_argument("--content", help="content folder (default: the bundled content/)")
     lint.set_defaults(run=_lint)
+    _add_groups_parser(commands)
     return parser
 
 
@@ -98,24 +102,16 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _unmatched(args: argparse.Namespace, settings: Settings) -> int:
-    with open_redis(settings.redis_url, settings.data_dir) as url:
-        rows = asyncio.run(_recent_unmatched(url, args.limit))
+    entries = _with_redis(
+        settings, lambda redis: redis.xrevrange(keys.UNMATCHED_LOG, count=args.limit)
+    )
+    rows = [{str(k): str(v) for k, v in fields.items()} for _, fields in entries or [] if fields]
     if not rows:
         print("还没有答不上来的问题。")
     for row in rows:
         where = row["group"] or "一对一"
         print(f"{row['day']}  {row['channel']}/{where}  {row['text']}")
     return 0
-
-
-async def _recent_unmatched(url: str, limit: int) -> list[dict[str, str]]:
-    """Return the newest unmatched questions, newest first."""
-    redis = Redis.from_url(url, decode_responses=True)
-    try:
-        entries = await redis.xrevrange(keys.UNMATCHED_LOG, count=limit)
-    finally:
-        await redis.aclose()
-    return [{str(k): str(v) for k, v in fields.items()} for _, fields in entries or [] if fields]
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -150,3 +146,78 @@ async def _answer(args: argparse.Namespace, settings: Settings, library: Library
     if reply is None:
         return "（机器人没有回复：在群里请先 @ 它，或直接问与诈骗有关的问题。）"
     return "\n\n".join(markdown_to_text(part.text) for part in reply.parts)
+
+
+def _add_groups_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    groups = commands.add_parser("groups", help="the registry of groups the bot serves")
+    actions = groups.add_subparsers(required=True, metavar="action")
+    listing = actions.add_parser("list", help="list registered groups")
+    listing.add_argument("--kind", type=_kind, help="e.g. parents or 家长群")
+    listing.add_argument("--region", help="region prefix, e.g. 城关镇/幸福村")
+    listing.set_defaults(run=_groups_list)
+    bind = actions.add_parser("bind", help="register a group, or update its registration")
+    bind.add_argument("id", help="channel-prefixed group id, e.g. wecom-bot:<chatid>")
+    bind.add_argument("kind", type=_kind, help="e.g. parents or 家长群")
+    bind.add_argument("region", help="region path, e.g. 城关镇/实验小学/三年级2班")
+    bind.add_argument("--name", default="")
+    bind.add_argument("--members", type=int, default=0)
+    bind.set_defaults(run=_groups_bind)
+    unbind = actions.add_parser("unbind", help="remove a group from the registry")
+    unbind.add_argument("id")
+    unbind.set_defaults(run=_groups_unbind)
+
+
+_GROUP_RULES = {
+    "id": "群编号只能用英文字母、数字和符号，不能有空格，最长 200 个字符",
+    "name": "群名最长 100 个字，前后不要留空格",
+    "region": "地区的每一级都要有名字，中间用斜杠隔开，总长不超过 200 个字",
+    "members": "人数不能是负数",
+}
+
+
+def _kind(word: str) -> GroupKind:
+    kind = parse_kind(word)
+    if kind is None:
+        raise argparse.ArgumentTypeError(f"不认识“{word}”这个群类型")
+    return kind
+
+
+def _groups_list(args: argparse.Namespace, settings: Settings) -> int:
+    groups = _with_redis(settings, lambda redis: GroupRegistry(redis).find(args.kind, args.region))
+    if not groups:
+        print("还没有符合条件的群。")
+    for group in groups:
+        print(f"{group.id}  {group.kind.label}  {group.region or '-'}  {group.name or '-'}  "
+              f"{group.members} 人")  # fmt: skip
+    return 0
+
+
+def _groups_bind(args: argparse.Namespace, settings: Settings) -> int:
+    group = Group(args.id, args.name.strip(), args.kind, args.region.strip("/"), args.members)
+    try:
+        _with_redis(settings, lambda redis: GroupRegistry(redis).put(group))
+    except InvalidGroup as exc:
+        print(f"登记失败：{_GROUP_RULES.get(exc.field, exc.reason)}。", file=sys.stderr)
+        return 1
+    print(f"已登记：{group.id}  {group.kind.label}  {group.region}")
+    return 0
+
+
+def _groups_unbind(args: argparse.Namespace, settings: Settings) -> int:
+    removed = _with_redis(settings, lambda redis: GroupRegistry(redis).remove(args.id))
+    print(f"已解除登记：{args.id}" if removed else f"没有登记过这个群：{args.id}")
+    return 0 if removed else 1
+
+
+def _with_redis(settings: Settings, use: Callable[[Redis], Awaitable[_T]]) -> _T:
+    """Run `use` on the configured Redis, the running service's, or a freshly started one."""
+
+    async def run(url: str) -> _T:
+        redis = Redis.from_url(url, decode_responses=True)
+        try:
+            return await use(redis)
+        finally:
+            await redis.aclose()
+
+    with open_redis(settings.redis_url, settings.data_dir) as url:
+        return asyncio.run(run(url))

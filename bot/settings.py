@@ -39,6 +39,8 @@ class Settings:
     member_hash_key: str | None = None
     log_level: str = "INFO"
     timezone: str = "Asia/Shanghai"
+    # Member ids allowed to bind groups: bare ("zhangsan") or by channel ("wecom-bot:zhangsan").
+    admins: frozenset[str] = frozenset()
     channels: ChannelConfigs = field(default_factory=lambda: _channel_configs({}))
 
     @property
@@ -69,6 +71,7 @@ class Settings:
             port=_int(env, "FANZHA_PORT", defaults.port, low=0, high=65535),
             bot_name=_text(env, "FANZHA_BOT_NAME", defaults.bot_name),
             reply_prefixes=_list(env, "FANZHA_REPLY_PREFIXES", defaults.reply_prefixes),
+            admins=frozenset(_list(env, "FANZHA_ADMINS", ())),
             group_reply_limit=_int(
                 env, "FANZHA_GROUP_REPLY_LIMIT", defaults.group_reply_limit, low=1, high=10_000
             ),

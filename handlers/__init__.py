@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import checker, help, keywords
+from handlers import admin, checker, help, keywords
 
-ROUTERS: tuple[Router, ...] = (help.router, checker.router, keywords.router)
+ROUTERS: tuple[Router, ...] = (help.router, admin.router, checker.router, keywords.router)

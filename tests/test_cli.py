@@ -146,3 +146,17 @@ def test_unmatched_lists_what_residents_asked_in_vain(tmp_path: Path) -> None:
     # With the service stopped the command starts the embedded Redis itself and reads the AOF.
     again = run_cli("unmatched", env={"FANZHA_DATA_DIR": str(tmp_path)})
     assert "村口的路灯坏了找谁修" in again.stdout
+
+
+def test_groups_commands_register_list_and_remove(tmp_path: Path) -> None:
+    env = {"FANZHA_DATA_DIR": str(tmp_path)}
+    bound = run_cli("groups", "bind", "wecom-bot:wrx1", "家长群", "城关镇/实验小学/三年级2班",
+                    "--name", "三年级2班家长群", "--members", "46", env=env)  # fmt: skip
+    assert bound.returncode == 0, bound.stderr
+    listed = run_cli("groups", "list", "--kind", "parents", env=env)
+    assert "wecom-bot:wrx1" in listed.stdout and "家长群" in listed.stdout
+    assert "wecom-bot:wrx1" not in run_cli("groups", "list", "--kind", "村民群", env=env).stdout
+    bad = run_cli("groups", "bind", "wecom-bot:wrx2", "家长群", "城关镇//三班", env=env)
+    assert bad.returncode == 1 and "地区" in bad.stderr
+    assert run_cli("groups", "unbind", "wecom-bot:wrx1", env=env).returncode == 0
+    assert "还没有" in run_cli("groups", "list", env=env).stdout
