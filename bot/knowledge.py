@@ -168,7 +168,7 @@ def _drop_contained(keys: Iterable[str]) -> list[str]:
 
 
 class Retriever:
-    """BM25 over jieba tokens of each entry's full text."""
+    """BM25 over jieba tokens of each entry's full text, with term weights computed once."""
 
     def __init__(self, entries: Sequence[Entry]) -> None:
         self._tokenizer = jieba.Tokenizer()
@@ -176,15 +176,7 @@ class Retriever:
             for phrase in (entry.name, entry.short, *entry.aliases, *entry.triggers):
                 self._tokenizer.add_word(normalize(phrase), freq=2000)
         self._entries = list(entries)
-        self._docs = [Counter(self.tokens(_document(e))) for e in self._entries]
-        lengths = [sum(doc.values()) for doc in self._docs]
-        self._avg_len = sum(lengths) / max(len(lengths), 1)
-        self._lengths = lengths
-        frequency: Counter[str] = Counter()
-        for doc in self._docs:
-            frequency.update(doc.keys())
-        total = len(self._docs)
-        self._idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in frequency.items()}
+        self._postings = _bm25_postings([Counter(self.tokens(_document(e))) for e in entries])
 
     def tokens(self, text: str) -> list[str]:
         """Split `text` into searchable tokens, dropping stop words and punctuation."""
@@ -193,18 +185,29 @@ class Retriever:
 
     def candidates(self, text: str, limit: int = 3) -> list[Candidate]:
         """Return up to `limit` entries by BM25 score, best first."""
-        query = set(self.tokens(text))
-        scored: list[Candidate] = []
-        for entry, doc, length in zip(self._entries, self._docs, self._lengths, strict=True):
-            score = sum(self._term_score(doc[t], length, self._idf[t]) for t in query if t in doc)
-            if score > 0:
-                scored.append(Candidate(entry, score))
-        scored.sort(key=lambda c: -c.score)
-        return scored[:limit]
+        scores: dict[int, float] = {}
+        for token in set(self.tokens(text)):
+            for index, weight in self._postings.get(token, ()):
+                scores[index] = scores.get(index, 0.0) + weight
+        best = sorted(scores.items(), key=lambda item: -item[1])[:limit]
+        return [Candidate(self._entries[i], s) for i, s in best if s > 0]
 
-    def _term_score(self, tf: int, length: int, idf: float) -> float:
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * length / self._avg_len)
-        return idf * tf * (BM25_K1 + 1) / (tf + norm)
+
+def _bm25_postings(docs: list[Counter[str]]) -> dict[str, tuple[tuple[int, float], ...]]:
+    """Return, per token, the BM25 weight it contributes to each document containing it."""
+    lengths = [sum(doc.values()) for doc in docs]
+    average = sum(lengths) / max(len(lengths), 1)
+    frequency: Counter[str] = Counter()
+    for doc in docs:
+        frequency.update(doc.keys())
+    postings: dict[str, list[tuple[int, float]]] = {}
+    for index, (doc, length) in enumerate(zip(docs, lengths, strict=True)):
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average)
+        for token, tf in doc.items():
+            n = frequency[token]
+            idf = math.log(1 + (len(docs) - n + 0.5) / (n + 0.5))
+            postings.setdefault(token, []).append((index, idf * tf * (BM25_K1 + 1) / (tf + norm)))
+    return {token: tuple(entries) for token, entries in postings.items()}
 
 
 def _document(entry: Entry) -> str:
