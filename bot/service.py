@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -42,8 +41,10 @@ class ChatService:
             metrics.record_reply(pipe, message, reply, member, now.date())
             if reply.follow_up:
                 conversations.remember_menu(pipe, message.conversation, member, reply.follow_up)
-            await pipe.execute()
-        if message.group and not await self._within_limit(message, now):
+            if message.group:
+                conversations.count_reply(pipe, message.conversation, int(now.timestamp()) // 60)
+            results = await pipe.execute()
+        if message.group and int(results[-2]) > self.settings.group_reply_limit:
             log.info(
                 "reply limit reached in group %s; msg %s not answered",
                 message.group.id,
@@ -68,8 +69,3 @@ class ChatService:
                 rest = stripped[len(prefix) :].lstrip(_MENTION_TRIM)
                 return replace(message, text=rest, addressed=True)
         return message
-
-    async def _within_limit(self, message: Message, now: datetime) -> bool:
-        minute = int(now.timestamp()) // 60
-        limit = self.settings.group_reply_limit
-        return await conversations.take_reply_slot(self.redis, message.conversation, minute, limit)

@@ -26,11 +26,11 @@ async def menu_choice(redis: Redis, conversation: str, member: str, number: int)
     return ids[number - 1] if 1 <= number <= len(ids) else None
 
 
-async def take_reply_slot(redis: Redis, conversation: str, minute: int, limit: int) -> bool:
-    """Count one reply in this conversation's minute; return False once `limit` is passed."""
+def count_reply(pipe: Pipeline, conversation: str, minute: int) -> None:
+    """Queue on `pipe` one more reply in this conversation's minute; INCR's result is the count.
+
+    The caller reads the INCR result (second to last on the pipe) to enforce its limit.
+    """
     key = keys.reply_window(conversation, minute)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = await pipe.execute()
-    return int(count) <= limit
+    pipe.incr(key)
+    pipe.expire(key, 120)
