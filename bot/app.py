@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from bot.channels.official_account import setup_official_account
 from bot.channels.simulator import Simulator
 from bot.channels.wecom_app import setup_wecom_app
+from bot.channels.wecom_bot import setup_wecom_bot, setup_wecom_bot_ws
 from bot.channels.wecom_robot import setup_wecom_robot
 from bot.library import Library, load_library
 from bot.router import Dispatcher
@@ -50,6 +51,10 @@ def setup_channels(app: web.Application, settings: Settings) -> None:
         setup_wecom_app(app, channels.wecom_app)
     if channels.official_account:
         setup_official_account(app, channels.official_account)
+    if channels.wecom_bot:
+        setup_wecom_bot(app, channels.wecom_bot)
+    if channels.wecom_bot_ws:
+        setup_wecom_bot_ws(app, channels.wecom_bot_ws)
     setup_wecom_robot(app, channels.robot)
 
 

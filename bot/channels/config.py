@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from bot.channels.official_account import OfficialAccountConfig
 from bot.channels.wecom_app import WeComAppConfig
+from bot.channels.wecom_bot import WeComBotConfig
+from bot.channels.wecom_bot_ws import WeComBotWSConfig
 from bot.channels.wecom_robot import RobotConfig
 
 
@@ -16,6 +18,8 @@ class ChannelConfigs:
 
     wecom_app: WeComAppConfig | None = None
     official_account: OfficialAccountConfig | None = None
+    wecom_bot: WeComBotConfig | None = None
+    wecom_bot_ws: WeComBotWSConfig | None = None
     robot: RobotConfig = field(default_factory=RobotConfig)
 
     @classmethod
@@ -24,5 +28,7 @@ class ChannelConfigs:
         return cls(
             wecom_app=WeComAppConfig.from_env(env),
             official_account=OfficialAccountConfig.from_env(env),
+            wecom_bot=WeComBotConfig.from_env(env),
+            wecom_bot_ws=WeComBotWSConfig.from_env(env),
             robot=RobotConfig.from_env(env),
         )

@@ -1,0 +1,323 @@
+"""WeCom smart bot (智能机器人, API mode, HTTP callback): residents @ the bot in work groups.
+
+GET  /wecom/bot/callback?msg_signature&timestamp&nonce&echostr: URL verification; answer the
+     decrypted echostr (回调和回复的加解密方案, https://developer.work.weixin.qq.com/document/path/101033).
+POST /wecom/bot/callback?msg_signature&timestamp&nonce with {"encrypt": ...}: the same AES scheme
+     as the self-built app, but JSON and with an EMPTY receive id ("企业内部智能机器人场景中，
+     ReceiveId为空"). The message (接收消息 path/100719) carries msgid, aibotid, chatid (group
+     chats only), chattype single|group, from.userid, response_url, msgtype and text.content.
+     Group members reach the bot only by @-mentioning it, so every message is addressed.
+The passive reply (被动回复消息 path/101031) is an encrypted JSON {"encrypt", "msgsignature",
+"timestamp", "nonce"} around a finished stream message; an empty body means no reply. A slow
+answer goes out afterwards as markdown through the message's response_url (主动回复消息
+path/101138: one call per response_url, valid for one hour).
+The long connection (bot/channels/wecom_bot_ws.py, setup_wecom_bot_ws) answers through the same
+`answer`, so both transports parse, deduplicate and route alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
+
+from bot.channels.base import InboundError
+from bot.channels.wechat_crypto import (
+    FORBIDDEN,
+    MALFORMED,
+    REPLAY_WINDOW_SECONDS,
+    REPLY_DEADLINE_SECONDS,
+    TEXT_ONLY,
+    CallbackGuard,
+    LateReplies,
+    decryption,
+    env_base,
+    env_value,
+    env_window,
+    read_body,
+    sign,
+)
+from bot.channels.wecom_api import DEFAULT_API_BASE, WeChatAPIError, request_json
+from bot.channels.wecom_bot_ws import ProactiveGate, WeComBotLink, WeComBotWSConfig
+from bot.models import Group, GroupKind, Message, Reply
+from bot.store.dedupe import Deduper
+from bot.store.groups import GroupRegistry
+from bot.store.ratelimit import RateLimiter
+from bot.web.appkeys import REDIS, SERVICE
+
+CHANNEL = "wecom_bot"
+ROUTE = "/wecom/bot/callback"
+GROUP_PREFIX = "wecom-bot:"
+RECEIVE_ID = ""  # the smart bot encrypts with an empty receive id (path/101033)
+# stream.content limit in utf-8 bytes as we read 被动回复消息 path/101031 (not in our stored copy)
+STREAM_BYTES = 20480
+_MENTION = re.compile(r"^\s*@\S+\s+")  # WeCom puts "@<bot name> " before the text
+
+
+@dataclass(frozen=True, slots=True)
+class WeComBotConfig:
+    """The smart bot as set in the WeCom admin console (智能机器人 → API模式 → 回调URL)."""
+
+    bot_id: str
+    token: str
+    aes_key: str
+    api_base: str = DEFAULT_API_BASE  # response_url must point here
+    replay_window: float = REPLAY_WINDOW_SECONDS
+    reply_deadline: float = REPLY_DEADLINE_SECONDS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WeComBotConfig | None:
+        """Read the WECOM_BOT_* settings; None when none of them is present."""
+        own = ("WECOM_BOT_ID", "WECOM_BOT_TOKEN", "WECOM_BOT_AES_KEY")
+        if not any(env.get(name) for name in own):
+            return None
+        return cls(
+            bot_id=env_value(env, "WECOM_BOT_ID", "id"),
+            token=env_value(env, "WECOM_BOT_TOKEN", "token"),
+            aes_key=env_value(env, "WECOM_BOT_AES_KEY", "aes_key"),
+            api_base=env_base(env, "WECOM_BOT_API_BASE", DEFAULT_API_BASE),
+            replay_window=env_window(env),
+        )
+
+
+def loads_object(data: bytes | str, what: str) -> dict[str, Any]:
+    """Return the JSON object in `data`, refusing anything else (400)."""
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise InboundError(400, MALFORMED, f"{what} is not JSON") from None
+    if not isinstance(value, dict):
+        raise InboundError(400, MALFORMED, f"{what} is not a JSON object")
+    return value
+
+
+def _string(payload: Mapping[str, Any], *path: str) -> str:
+    """Return the non-empty string at `path` in nested objects, or raise InboundError (400)."""
+    value: Any = payload
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    if not isinstance(value, str) or not value:
+        raise InboundError(400, MALFORMED, f"missing {'.'.join(path)}")
+    return value
+
+
+class WeComBot:
+    """Parse a decrypted smart-bot message into a Message; render a Reply as markdown."""
+
+    name = CHANNEL
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+
+    def parse(self, payload: Mapping[str, Any], group: Group | None = None) -> Message:
+        """Return the Message in a decrypted text message; the mention itself is removed."""
+        text = _MENTION.sub("", _string(payload, "text", "content"), count=1).strip()
+        return Message(
+            channel=CHANNEL,
+            user=_string(payload, "from", "userid"),
+            text=text,
+            msg_id=_string(payload, "msgid"),
+            at=datetime.fromtimestamp(self._clock(), UTC),
+            group=group,
+            addressed=True,  # the smart bot only hears messages that @ it (path/100719)
+        )
+
+    def render(self, reply: Reply | None) -> str:
+        """Return the reply as one markdown text: stream content shows markdown."""
+        if reply is None:
+            return ""
+        return "\n\n".join(part.text.strip() for part in reply.parts)
+
+
+def conversation_of(payload: Mapping[str, Any]) -> str:
+    """Return the conversation a message came from: the group chat, or the member 1:1."""
+    if payload.get("chattype") == "group":
+        return GROUP_PREFIX + _string(payload, "chatid")
+    return "user:" + _string(payload, "from", "userid")
+
+
+class WeComBotCallback:
+    """The callback endpoint: verify, decrypt, answer once per msgid, encrypt the answer."""
+
+    def __init__(self, config: WeComBotConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.guard = CallbackGuard(config.token, config.replay_window, clock)
+        self.prp = PrpCrypto(WeChatCrypto(config.token, config.aes_key, RECEIVE_ID).key)
+        self.channel = WeComBot(clock)
+        self.late = LateReplies(config.reply_deadline)
+        self.session: aiohttp.ClientSession | None = None
+        self.proactive: ProactiveGate | None = None
+        self._clock = clock
+
+    async def verify_url(self, request: web.Request) -> web.Response:
+        """Answer WeCom's URL check with the decrypted echostr."""
+        query = request.query
+        echostr = query.get("echostr", "")
+        self.guard.check_query(query, "msg_signature", echostr)
+        if not echostr:
+            raise InboundError(400, MALFORMED, "echostr missing")
+        with decryption(InvalidCorpIdException):
+            plain = self.prp.decrypt(echostr, RECEIVE_ID)
+        return web.Response(text=plain)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        """Answer one encrypted message with an encrypted stream reply (or an empty body)."""
+        query = request.query
+        self.guard.check_time(query.get("timestamp"))
+        encrypted = _string(loads_object(await read_body(request), "body"), "encrypt")
+        self.guard.check_query(query, "msg_signature", encrypted)
+        with decryption(InvalidCorpIdException):
+            plain = self.prp.decrypt(encrypted, RECEIVE_ID)
+        payload = loads_object(plain, "message")
+        if _string(payload, "aibotid") != self.config.bot_id:
+            raise InboundError(403, FORBIDDEN, "message addressed to another bot")
+        answer = await self._answer(request.app, payload)
+        if not answer:
+            return web.Response(text="")
+        stream_id = hashlib.sha256(_string(payload, "msgid").encode()).hexdigest()[:32]
+        stream = {"id": stream_id, "finish": True, "content": answer}
+        plain = json.dumps({"msgtype": "stream", "stream": stream}, ensure_ascii=False)
+        return web.json_response(self.seal(plain))
+
+    def seal(self, plain: str, nonce: str | None = None) -> dict[str, str]:
+        """Return `plain` encrypted and signed the way the smart bot expects a reply."""
+        nonce = nonce or secrets.token_hex(8)
+        timestamp = str(int(self._clock()))
+        encrypted = self.prp.encrypt(plain, RECEIVE_ID).decode()
+        signature = sign(self.config.token, timestamp, nonce, encrypted)
+        return dict(encrypt=encrypted, msgsignature=signature, timestamp=timestamp, nonce=nonce)
+
+    async def _answer(self, app: web.Application, payload: Mapping[str, Any]) -> str:
+        push = self._pusher(payload.get("response_url"))
+
+        async def finish(work: Awaitable[str], context: str) -> str:
+            return await self.late.passive(work, push, context, limit=STREAM_BYTES)
+
+        return await answer(app, payload, self.channel, self.proactive, finish)
+
+    def _pusher(self, response_url: Any) -> Callable[[str], Awaitable[None]]:
+        async def push(text: str) -> None:
+            if not isinstance(response_url, str) or not response_url.startswith(
+                self.config.api_base + "/"
+            ):
+                raise RuntimeError("the message has no usable response_url")
+            if self.session is None:
+                raise RuntimeError("the smart bot's HTTP session is not running")
+            body = {"msgtype": "markdown", "markdown": {"content": text}}
+            answer = await request_json(self.session, "POST", response_url, params={}, json=body)
+            if answer.get("errcode", 0) != 0:
+                raise WeChatAPIError("aibot/response", answer["errcode"], answer.get("errmsg", ""))
+
+        return push
+
+
+async def answer(
+    app: web.Application,
+    payload: Mapping[str, Any],
+    channel: WeComBot,
+    proactive: ProactiveGate | None,
+    finish: Callable[[Awaitable[str], str], Awaitable[str]],
+) -> str:
+    """Return the answer to one message (both transports), produced once per msgid.
+
+    `finish(work, context)` awaits the answer within the transport's own deadline.
+    """
+    kind = _string(payload, "msgtype")
+    if kind in ("event", "stream"):
+        return ""  # entering the chat, or a refresh of a stream we already finished
+    msg_id, conversation = _string(payload, "msgid"), conversation_of(payload)
+    message = None
+    if kind == "text":
+        message = channel.parse(payload, await _group(app, payload))
+    if proactive is not None:
+        await proactive.remember(conversation)
+
+    async def produce() -> str:
+        work = _handle(app, channel, message) if message else _ready(TEXT_ONLY)
+        return await finish(work, f"{CHANNEL} msg {msg_id}")
+
+    return await Deduper(app[REDIS]).once(CHANNEL, msg_id, produce) or ""
+
+
+async def _group(app: web.Application, payload: Mapping[str, Any]) -> Group | None:
+    if payload.get("chattype") != "group":
+        return None
+    group_id = conversation_of(payload)
+    found = await GroupRegistry(app[REDIS]).get(group_id)
+    return found or Group(id=group_id, name="", kind=GroupKind.UNBOUND)
+
+
+async def _handle(app: web.Application, channel: WeComBot, message: Message) -> str:
+    return channel.render(await app[SERVICE].handle(message))
+
+
+async def _ready(text: str) -> str:
+    return text
+
+
+WECOM_BOT = web.AppKey("wecom_bot", WeComBotCallback)
+
+
+def setup_wecom_bot(
+    app: web.Application, config: WeComBotConfig, *, clock: Callable[[], float] = time.time
+) -> None:
+    """Add the smart bot's callback routes and its HTTP session's lifetime to `app`."""
+    callback = WeComBotCallback(config, clock)
+    app[WECOM_BOT] = callback
+    app.router.add_get(ROUTE, callback.verify_url)
+    app.router.add_post(ROUTE, callback.receive)
+    app.cleanup_ctx.append(_session_ctx)
+
+
+async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
+    callback = app[WECOM_BOT]
+    async with aiohttp.ClientSession() as session:
+        callback.session = session
+        callback.proactive = ProactiveGate(
+            app[REDIS], RateLimiter(app[REDIS]), callback.config.bot_id
+        )
+        yield
+        await callback.late.close()
+        callback.session = None
+        callback.proactive = None
+
+
+WECOM_BOT_LINK = web.AppKey("wecom_bot_link", WeComBotLink)
+
+
+def setup_wecom_bot_ws(app: web.Application, config: WeComBotWSConfig) -> None:
+    """Hold the smart bot's long connection (when this instance wins the lease) with `app`."""
+    channel = WeComBot()
+
+    async def finish(work: Awaitable[str], context: str) -> str:
+        return await work  # no callback deadline: the reply goes out when ready
+
+    async def reply(payload: dict[str, Any]) -> str:
+        if _string(payload, "aibotid") != config.bot_id:
+            raise InboundError(403, FORBIDDEN, "message addressed to another bot")
+        return await answer(app, payload, channel, link.gate, finish)
+
+    link = app[WECOM_BOT_LINK] = WeComBotLink(config, reply)
+
+    async def link_ctx(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        link.gate = ProactiveGate(app[REDIS], RateLimiter(app[REDIS]), config.bot_id)
+        async with aiohttp.ClientSession() as session:
+            runner = asyncio.create_task(link.run(stop, session, app[REDIS]))
+            yield
+            stop.set()
+            await runner
+
+    app.cleanup_ctx.append(link_ctx)
