@@ -33,6 +33,7 @@ from bot.channels.splitting import split_text, truncate_bytes
 from bot.channels.wecom_robot import Article
 from bot.models import Reply
 from bot.store import keys
+from bot.store.owned import delete_if_equal
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +97,6 @@ async def request_json(
     return body
 
 
-# KEYS[1] the token; ARGV[1] the refused token. Drop the cache only if it still holds that one.
-_DISCARD = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-
 @dataclass(frozen=True, slots=True)
 class SharedToken:
     """One app's access token, cached in Redis for every instance and refreshed under a lock."""
@@ -142,7 +134,7 @@ class SharedToken:
 
     async def discard(self, refused: str) -> None:
         """Forget `refused` unless another instance has already replaced it."""
-        await self.redis.eval(_DISCARD, 1, token_key(self.app), refused)
+        await delete_if_equal(self.redis, token_key(self.app), refused)
 
 
 def _text(value: bytes | str | None) -> str | None:

@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from bot.channels.wechat_crypto import env_value
 from bot.settings import SettingsError
 from bot.store import keys
+from bot.store.owned import delete_if_equal, expire_if_equal
 from bot.store.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -91,21 +92,6 @@ class ProactiveGate:
                 yield
 
 
-# KEYS[1] the lease; ARGV: holder token, ttl (ms). Extend or drop it only while we hold it.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-
 @dataclass(frozen=True, slots=True)
 class Lease:
     """One instance's claim on the bot's long connection."""
@@ -121,11 +107,11 @@ class Lease:
 
     async def renew(self) -> bool:
         """Extend the lease; False when another instance holds it now."""
-        return bool(await self.redis.eval(_RENEW, 1, self.key, self.token, self.ttl_ms))
+        return await expire_if_equal(self.redis, self.key, self.token, self.ttl_ms)
 
     async def release(self) -> None:
         """Give the lease up, if we still hold it."""
-        await self.redis.eval(_RELEASE, 1, self.key, self.token)
+        await delete_if_equal(self.redis, self.key, self.token)
 
 
 @dataclass(frozen=True, slots=True)

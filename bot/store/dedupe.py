@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.store import keys
+from bot.store.owned import delete_if_equal
 
 PENDING, DONE = "P", "D"
 PENDING_TTL_MS = 30_000  # longer than any handling; frees the id if an instance dies mid-way
@@ -37,15 +38,6 @@ def event_id(user: str, create_time: str) -> str:
     """Return an opaque id for an event (events carry no MsgId); the member id is hashed away."""
     digest = hashlib.sha256(f"{user}\x00{create_time}".encode()).hexdigest()[:32]
     return f"ev-{digest}"
-
-
-# KEYS[1] the message key; ARGV[1] the claim. Delete the key only while it still holds the claim.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +70,7 @@ class Deduper:
         try:
             answer = await produce()
         except BaseException:
-            await self.redis.eval(_RELEASE, 1, key, claim)
+            await delete_if_equal(self.redis, key, claim)
             raise
         await self.redis.set(key, DONE + answer, ex=DONE_TTL)
         return answer
