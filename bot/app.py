@@ -79,9 +79,18 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def service_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Build the chat service once Redis is up."""
+    """Build the chat service once Redis is up; on the embedded default, add the demo groups."""
+    if app[SETTINGS].redis_url is None:
+        await register_demo_groups(GroupRegistry(app[REDIS]), app[SIMULATOR])
     app[SERVICE] = await build_service(app[SETTINGS], app[LIBRARY], app[REDIS])
     yield
+
+
+async def register_demo_groups(registry: GroupRegistry, simulator: Simulator) -> None:
+    """Register the simulator's groups that are not registered yet (officers' edits stay)."""
+    for group in simulator.groups.values():
+        if await registry.get(group.id) is None:
+            await registry.put(group)
 
 
 async def build_service(settings: Settings, library: Library, redis: Redis) -> ChatService:

@@ -47,15 +47,51 @@ AUDIENCE_LABELS: dict[str, str] = {
 }
 
 
+class PushTarget(StrEnum):
+    """How pushes reach a group."""
+
+    # Nothing is pushed (a group that only asks the bot questions).
+    NONE = ""
+    # The local simulator: pushes show up on the /sim page.
+    SIMULATOR = "sim"
+    # A WeCom group robot webhook; its key is kept apart from the group (GroupRegistry.robot_key).
+    ROBOT = "robot"
+    # The WeCom smart bot's proactive send, into a group that has talked to it.
+    WECOM_BOT = "wecom-bot"
+    # A personal WeChat group the bot cannot join: the owner forwards a daily pack by hand.
+    FORWARD = "forward"
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese name officers see for this target."""
+        return _TARGET_LABELS[self]
+
+
+_TARGET_LABELS = {
+    PushTarget.NONE: "不推送",
+    PushTarget.SIMULATOR: "模拟器",
+    PushTarget.ROBOT: "企业微信群机器人",
+    PushTarget.WECOM_BOT: "企业微信智能机器人",
+    PushTarget.FORWARD: "转发包（个人微信群）",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Group:
-    """A chat group the bot serves (or pushes to)."""
+    """A chat group the bot serves (or pushes to).
+
+    `region` is a path ("城关镇/幸福村"); `owner` is the member responsible for the group (网格员,
+    teacher or 反诈专员) as a console user name or a WeCom user id; `target` says how pushes
+    reach it.
+    """
 
     id: str
     name: str
     kind: GroupKind
     region: str = ""
     members: int = 0
+    owner: str = ""
+    target: PushTarget = PushTarget.NONE
 
 
 @dataclass(frozen=True, slots=True)

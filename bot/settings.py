@@ -41,7 +41,14 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # Member ids allowed to bind groups: bare ("zhangsan") or by channel ("wecom-bot:zhangsan").
     admins: frozenset[str] = frozenset()
+    # The address residents' phones open for article links; default: http://host:port.
+    public_url: str | None = None
     channels: ChannelConfigs = field(default_factory=lambda: _channel_configs({}))
+
+    @property
+    def base_url(self) -> str:
+        """Return the public base URL links are built on, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def mention(self) -> str:
@@ -80,6 +87,7 @@ class Settings:
                 env, "FANZHA_LOG_LEVEL", defaults.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
             timezone=_timezone(env, "FANZHA_TIMEZONE", defaults.timezone),
+            public_url=_url(env, "FANZHA_PUBLIC_URL"),
             channels=_channel_configs(env),
         )
 
@@ -144,3 +152,12 @@ def _path(env: Mapping[str, str], name: str, default: Path, *, must_exist: bool)
     if must_exist and not path.is_dir():
         raise SettingsError(name, str(path), "folder does not exist")
     return path
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")) or " " in raw:
+        raise SettingsError(name, raw, "expected an http:// or https:// address")
+    return raw

@@ -7,8 +7,9 @@ from dataclasses import replace
 import pytest
 from redis.asyncio import Redis
 
-from bot.models import Group, GroupKind
-from bot.store.groups import GROUP_REGISTRY, GroupRegistry, InvalidGroup, in_region, parse_kind
+from bot.models import Group, GroupKind, PushTarget
+from bot.store.groups import GroupRegistry, InvalidGroup, in_region, parse_kind
+from bot.store.keys import GROUP_REGISTRY
 
 PARENTS = Group(
     "wecom-bot:wrA1", "三年级2班家长群", GroupKind.PARENTS, "城关镇/实验小学/三年级2班", 48
@@ -121,3 +122,24 @@ async def test_unreadable_entry_is_skipped(redis: Redis) -> None:
 )
 def test_parse_kind_reads_codes_and_chinese_labels(word: str, kind: GroupKind | None) -> None:
     assert parse_kind(word) is kind
+
+
+async def test_owner_and_target_survive_storage(redis: Redis) -> None:
+    registry = GroupRegistry(redis)
+    group = replace(PARENTS, owner="teacher-li", target=PushTarget.FORWARD)
+    await registry.put(group)
+    assert await registry.get(group.id) == group
+    assert await registry.find(owner="teacher-li") == [group]
+    assert await registry.find(owner="someone-else") == []
+
+
+async def test_robot_keys_are_kept_apart_from_the_registry(redis: Redis) -> None:
+    registry = GroupRegistry(redis)
+    await registry.put(replace(PARENTS, target=PushTarget.ROBOT))
+    await registry.set_robot_key(PARENTS.id, "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa")
+    assert await registry.robot_key(PARENTS.id) == "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+    assert "693a91f6" not in str(await redis.hgetall(GROUP_REGISTRY))
+    with pytest.raises(InvalidGroup):
+        await registry.set_robot_key(PARENTS.id, "has spaces in it")
+    await registry.remove(PARENTS.id)
+    assert await registry.robot_key(PARENTS.id) is None

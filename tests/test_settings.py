@@ -68,3 +68,13 @@ def test_a_half_configured_channel_names_the_missing_variable(tmp_path: Path) ->
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"WECOM_APP_TOKEN": "abc"}, env_file=tmp_path / "none")
     assert caught.value.name.startswith("WECOM_")
+
+
+def test_public_url_defaults_to_the_listening_address() -> None:
+    assert Settings.from_env({"FANZHA_PORT": "9000"}, Path("/nonexistent")).base_url == (
+        "http://127.0.0.1:9000"
+    )
+    settings = Settings.from_env({"FANZHA_PUBLIC_URL": "https://fz.example.cn/"}, Path("/none"))
+    assert settings.base_url == "https://fz.example.cn"
+    with pytest.raises(SettingsError, match="FANZHA_PUBLIC_URL"):
+        Settings.from_env({"FANZHA_PUBLIC_URL": "fz.example.cn"}, Path("/nonexistent"))

@@ -8,14 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.channels.base import InboundError
-from bot.models import Group, GroupKind, Message, Reply
+from bot.models import Group, GroupKind, Message, PushTarget, Reply
 
-DEMO_GROUPS: tuple[Group, ...] = (
-    Group("sim-village", "幸福村村民群", GroupKind.VILLAGE, "城关镇/幸福村", 320),
-    Group("sim-enterprise", "恒达机械员工群", GroupKind.ENTERPRISE, "城关镇/工业园区", 180),
-    Group("sim-finance", "恒达机械财务群", GroupKind.FINANCE, "城关镇/工业园区", 8),
-    Group("sim-parents", "实验小学三年级2班家长群", GroupKind.PARENTS, "城关镇/实验小学", 48),
-    Group("sim-elderly", "东街社区夕阳红群", GroupKind.ELDERLY, "城关镇/东街社区", 95),
+DEMO_GROUPS: tuple[Group, ...] = tuple(
+    Group(group_id, name, kind, region, members, target=PushTarget.SIMULATOR)
+    for group_id, name, kind, region, members in (
+        ("sim-village", "幸福村村民群", GroupKind.VILLAGE, "城关镇/幸福村", 320),
+        ("sim-enterprise", "恒达机械员工群", GroupKind.ENTERPRISE, "城关镇/工业园区", 180),
+        ("sim-finance", "恒达机械财务群", GroupKind.FINANCE, "城关镇/工业园区", 8),
+        ("sim-parents", "实验小学三年级2班家长群", GroupKind.PARENTS, "城关镇/实验小学", 48),
+        ("sim-elderly", "东街社区夕阳红群", GroupKind.ELDERLY, "城关镇/东街社区", 95),
+    )
 )
 PRIVATE = "private"
 MAX_USER_CHARS = 32

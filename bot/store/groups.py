@@ -14,17 +14,17 @@ from collections.abc import Iterable
 
 from redis.asyncio import Redis
 
-from bot.models import Group, GroupKind
+from bot.models import Group, GroupKind, PushTarget
 from bot.store import keys
 
 log = logging.getLogger(__name__)
 
-# The lead will move this into bot/store/keys.py.
-GROUP_REGISTRY = f"{keys.PREFIX}:{{groups}}:registry"
 
 MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 100
 MAX_REGION_LENGTH = 200
+MAX_OWNER_LENGTH = 64
+MAX_ROBOT_KEY_LENGTH = 100
 REGION_SEPARATOR = "/"
 # Channel-prefixed ids such as "wecom-bot:wrOgQhDgAAMY...": printable ASCII, no spaces.
 _ID_PATTERN = re.compile(r"[!-~]+")
@@ -78,6 +78,10 @@ def validate(group: Group) -> None:
         raise InvalidGroup("members", "must be an integer")
     if group.members < 0:
         raise InvalidGroup("members", "must not be negative")
+    if len(group.owner) > MAX_OWNER_LENGTH or group.owner != group.owner.strip():
+        raise InvalidGroup("owner", f"must be at most {MAX_OWNER_LENGTH} characters, trimmed")
+    if not isinstance(group.target, PushTarget):
+        raise InvalidGroup("target", "must be a push target")
 
 
 def in_region(group: Group, prefix: str) -> bool:
@@ -94,36 +98,55 @@ class GroupRegistry:
 
     async def get(self, group_id: str) -> Group | None:
         """Return the registered group, or None when it is not registered."""
-        raw = await self._redis.hget(GROUP_REGISTRY, group_id)
+        raw = await self._redis.hget(keys.GROUP_REGISTRY, group_id)
         return None if raw is None else _decode(raw)
 
     async def put(self, group: Group) -> None:
         """Insert or replace `group`; raise InvalidGroup when it cannot be registered."""
         validate(group)
-        await self._redis.hset(GROUP_REGISTRY, group.id, _encode(group))
+        await self._redis.hset(keys.GROUP_REGISTRY, group.id, _encode(group))
 
     async def remove(self, group_id: str) -> Group | None:
-        """Unregister a group; return what was registered, or None when nothing was."""
+        """Unregister a group and forget its robot key; return what was registered, or None."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hget(GROUP_REGISTRY, group_id)
-            pipe.hdel(GROUP_REGISTRY, group_id)
-            raw, _ = await pipe.execute()
+            pipe.hget(keys.GROUP_REGISTRY, group_id)
+            pipe.hdel(keys.GROUP_REGISTRY, group_id)
+            pipe.hdel(keys.ROBOT_KEYS, group_id)
+            raw, _, _ = await pipe.execute()
         return None if raw is None else _decode(raw)
+
+    async def set_robot_key(self, group_id: str, key: str) -> None:
+        """Store the WeCom robot webhook key of a group; it is never shown again."""
+        if not key or len(key) > MAX_ROBOT_KEY_LENGTH or not _ID_PATTERN.fullmatch(key):
+            raise InvalidGroup("robot_key", "must be the key=... value of the robot webhook URL")
+        await self._redis.hset(keys.ROBOT_KEYS, group_id, key)
+
+    async def robot_key(self, group_id: str) -> str | None:
+        """Return the robot webhook key of a group, for the sender only; None when unset."""
+        key = await self._redis.hget(keys.ROBOT_KEYS, group_id)
+        return None if key is None else str(key)
 
     async def all(self) -> list[Group]:
         """Return every registered group, ordered by id."""
-        stored = await self._redis.hgetall(GROUP_REGISTRY)
+        stored = await self._redis.hgetall(keys.GROUP_REGISTRY)
         return sorted(_decode_all(stored.values()), key=lambda group: group.id)
 
     async def find(
-        self, kind: GroupKind | None = None, region_prefix: str | None = None
+        self,
+        kind: GroupKind | None = None,
+        region_prefix: str | None = None,
+        owner: str | None = None,
     ) -> list[Group]:
-        """Return the registered groups of `kind` within `region_prefix` (None: any)."""
+        """Return the registered groups of `kind` within `region_prefix` owned by `owner`.
+
+        None for any argument means any.
+        """
         return [
             group
             for group in await self.all()
             if (kind is None or group.kind is kind)
             and (region_prefix is None or in_region(group, region_prefix))
+            and (owner is None or group.owner == owner)
         ]
 
 
@@ -134,6 +157,8 @@ def _encode(group: Group) -> str:
         "kind": group.kind.value,
         "region": group.region,
         "members": group.members,
+        "owner": group.owner,
+        "target": group.target.value,
     }
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
@@ -146,6 +171,8 @@ def _decode(raw: bytes | str) -> Group:
         kind=GroupKind(fields["kind"]),
         region=str(fields["region"]),
         members=int(fields["members"]),
+        owner=str(fields.get("owner", "")),
+        target=PushTarget(fields.get("target", "")),
     )
 
 

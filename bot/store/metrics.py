@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import date
 
 from redis.asyncio.client import Pipeline
 
 from bot.models import Message, Reply
-from bot.store import keys
+from bot.store import keys, reach
 
 UNMATCHED_INTENTS = frozenset({"unmatched", "menu"})
 UNMATCHED_TOPIC = "_unmatched"
@@ -18,16 +19,9 @@ UNMATCHED_TEXT_MAX = 200
 
 def dimensions(message: Message) -> Iterator[tuple[str, str]]:
     """Yield every (dimension, value) a message counts under: all, channel, group, kind, region."""
-    yield "all", "all"
+    yield reach.ALL
     yield "channel", message.channel
-    if message.group is None:
-        yield "kind", "private"
-        return
-    yield "group", message.group.id
-    yield "kind", message.group.kind.value
-    parts = [p for p in message.group.region.split("/") if p]
-    for depth in range(1, len(parts) + 1):
-        yield "region", "/".join(parts[:depth])
+    yield from itertools.islice(reach.group_dimensions(message.group), 1, None)
 
 
 def record_reply(pipe: Pipeline, message: Message, reply: Reply, member: str, day: date) -> None:

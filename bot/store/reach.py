@@ -1,0 +1,125 @@
+"""Reach counters shared by every activity: one hash per day x dimension value.
+
+Every event is counted under each dimension value it belongs to (all, group, kind, every region
+prefix), so the dashboard reads a region's day with one HGETALL instead of summing groups.
+Unique people (readers, participants, pledgers) go to HyperLogLogs beside the counters.
+Questions keep their own per-topic hashes (bot.store.metrics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from enum import StrEnum
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from bot.models import Group
+from bot.store import keys
+
+
+class Measure(StrEnum):
+    """What is counted. Values are the hash fields in Redis: never rename one."""
+
+    PUSHES_SENT = "pushes_sent"
+    PUSHES_FAILED = "pushes_failed"
+    VIEWS = "views"
+    RECEIPTS = "receipts"
+    FORWARD_PACKS = "forward_packs"
+    QUIZ_ANSWERS = "quiz_answers"
+    QUIZ_CORRECT = "quiz_correct"
+    PLEDGES = "pledges"
+    APP_CLAIMS = "app_claims"
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese name officers see on the dashboard and in reports."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    Measure.PUSHES_SENT: "推送成功",
+    Measure.PUSHES_FAILED: "推送失败",
+    Measure.VIEWS: "阅读次数",
+    Measure.RECEIPTS: "回执",
+    Measure.FORWARD_PACKS: "转发包",
+    Measure.QUIZ_ANSWERS: "答题次数",
+    Measure.QUIZ_CORRECT: "答对次数",
+    Measure.PLEDGES: "承诺",
+    Measure.APP_CLAIMS: "自愿报告已安装APP",
+}
+
+
+class Unique(StrEnum):
+    """People counted once per day and dimension value (HyperLogLog, about 0.8% error)."""
+
+    READERS = "readers"
+    QUIZ_PLAYERS = "quiz_players"
+    PLEDGERS = "pledgers"
+
+
+ALL = ("all", "all")
+
+
+def group_dimensions(group: Group | None) -> Iterator[tuple[str, str]]:
+    """Yield every (dimension, value) an event in `group` counts under.
+
+    Outside any group (a 1:1 chat, a page opened without a group link) only `all` and
+    kind=private apply.
+    """
+    yield ALL
+    if group is None:
+        yield "kind", "private"
+        return
+    yield "group", group.id
+    yield "kind", group.kind.value
+    parts = [part for part in group.region.split("/") if part]
+    for depth in range(1, len(parts) + 1):
+        yield "region", "/".join(parts[:depth])
+
+
+def record(
+    pipe: Pipeline, day: date, group: Group | None, measure: Measure, amount: int = 1
+) -> None:
+    """Queue on `pipe` an increment of `measure` under every dimension of `group`."""
+    for dimension, value in group_dimensions(group):
+        key = keys.counts(day, dimension, value)
+        pipe.hincrby(key, measure.value, amount)
+        pipe.expire(key, keys.METRICS_TTL_SECONDS)
+
+
+def record_unique(
+    pipe: Pipeline, day: date, group: Group | None, unique: Unique, member: str
+) -> None:
+    """Queue on `pipe` one person (a member hash) behind `unique` in every dimension."""
+    for dimension, value in group_dimensions(group):
+        key = keys.uniques(day, unique.value, dimension, value)
+        pipe.pfadd(key, member)
+        pipe.expire(key, keys.METRICS_TTL_SECONDS)
+
+
+async def totals(
+    redis: Redis, days: Iterable[date], dimension: str = "all", value: str = "all"
+) -> dict[Measure, int]:
+    """Return every measure summed over `days` for one dimension value (0 when absent)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for day in days:
+            pipe.hgetall(keys.counts(day, dimension, value))
+        per_day = await pipe.execute()
+    result = dict.fromkeys(Measure, 0)
+    for stored in per_day:
+        for field, count in stored.items():
+            if field in Measure._value2member_map_:
+                result[Measure(field)] += int(count)
+    return result
+
+
+async def unique_count(
+    redis: Redis, days: Iterable[date], unique: Unique, dimension: str = "all", value: str = "all"
+) -> int:
+    """Return the number of distinct people behind `unique` over `days` (PFCOUNT of the union)."""
+    names = [keys.uniques(day, unique.value, dimension, value) for day in days]
+    # A multi-key PFCOUNT counts the union. Under Redis Cluster the days sit in different
+    # slots; a cluster deployment must route this through one node (see README, scale-out).
+    return int(await redis.pfcount(*names)) if names else 0
