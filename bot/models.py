@@ -156,3 +156,25 @@ class Reply:
     ) -> Reply:
         """Return one markdown reply; `follow_up` lists entry ids offered as a numbered menu."""
         return cls((ReplyPart("markdown", body),), intent=intent, topic=topic, follow_up=follow_up)
+
+
+PushStyle = Literal["text", "markdown", "news"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message for one group, waiting in the outbox.
+
+    `key` makes it idempotent: a key already recorded as delivered is never sent again
+    (scheduled pushes use campaign x group x fire). It carries either an article (`item_id`,
+    rendered with the group's trackable link at send time) or inline markdown (`body`, for quiz
+    questions and leaderboards). `urgent` deliveries jump the queue, never the rate limit.
+    """
+
+    key: str
+    group_id: str
+    item_id: str | None = None
+    body: str | None = None
+    style: PushStyle = "markdown"
+    urgent: bool = False
+    campaign: str = ""
