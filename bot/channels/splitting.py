@@ -47,6 +47,8 @@ def split_text(text: str, limit: int) -> list[str]:
         raise ValueError(f"limit must be at least {MIN_LIMIT} bytes, got {limit}")
     if not text:
         return []
+    if len(text) * 4 <= limit or utf8_len(text) <= limit:
+        return [text]  # the common case: it fits whole, so skip the per-character scan
     offsets = [0]
     for char in text:
         offsets.append(offsets[-1] + len(char.encode("utf-8")))

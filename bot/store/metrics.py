@@ -27,13 +27,14 @@ def dimensions(message: Message) -> Iterator[tuple[str, str]]:
 def record_reply(pipe: Pipeline, message: Message, reply: Reply, member: str, day: date) -> None:
     """Queue on `pipe` the counters for one answered (or unmatched) question."""
     topic = UNMATCHED_TOPIC if reply.intent in UNMATCHED_INTENTS else reply.topic or reply.intent
-    for dimension, value in dimensions(message):
-        query_key = keys.queries(day, dimension, value)
-        asker_key = keys.askers(day, dimension, value)
-        pipe.hincrby(query_key, topic, 1)
-        pipe.pfadd(asker_key, member)
-        pipe.expire(query_key, keys.METRICS_TTL_SECONDS)
-        pipe.expire(asker_key, keys.METRICS_TTL_SECONDS)
+    where = list(dimensions(message))
+    reach.count_day(
+        pipe,
+        [keys.queries(day, dimension, value) for dimension, value in where],
+        topic,
+        uniques=[keys.askers(day, dimension, value) for dimension, value in where],
+        member=member,
+    )
     if reply.intent in UNMATCHED_INTENTS:
         pipe.xadd(
             keys.UNMATCHED_LOG,
