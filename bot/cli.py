@@ -96,7 +96,7 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     library = load_library(settings.content_dir)
     print(
         f"内容检查通过：{len(library.kb.scams)} 种骗局，{len(library.kb.topics)} 个话题，"
-        f"{len(library.risk.rules)} 条风险规则。"
+        f"{len(library.risk.rules)} 条风险规则，{len(library.quiz)} 道答题题目。"
     )
     return 0
 

@@ -7,19 +7,22 @@ from pathlib import Path
 
 from bot.content import ContentError, Entry, Problem, load_entries
 from bot.knowledge import KnowledgeBase
+from bot.quiz.bank import QuizBank, load_quiz
 from bot.render import Renderer
 from bot.risk import RiskRules, RiskRulesError
 
 RISK_RULES_FILE = Path("checker") / "rules.yaml"
+QUIZ_DIR = Path("quiz")
 
 
 @dataclass(frozen=True, slots=True)
 class Library:
-    """The knowledge base, the checker's rules and the reply templates."""
+    """The knowledge base, the checker's rules, the reply templates and the quiz bank."""
 
     kb: KnowledgeBase
     risk: RiskRules
     render: Renderer
+    quiz: QuizBank
 
 
 def load_library(content_dir: Path) -> Library:
@@ -40,6 +43,10 @@ def load_library(content_dir: Path) -> Library:
         problems.append(Problem(rules_path, 1, "-", f"unreadable: {exc.strerror}"))
     render = Renderer(content_dir / "templates")
     problems += render.problems()
+    # Scam ids equal their file names (checked by load_entries), even when an entry is invalid.
+    scam_ids = {path.stem for path in (content_dir / "scams").glob("*.yaml")}
+    quiz, quiz_problems = load_quiz(content_dir / QUIZ_DIR, scam_ids)
+    problems += quiz_problems
     if problems or risk is None:
         raise ContentError(problems)
-    return Library(KnowledgeBase(entries), risk, render)
+    return Library(KnowledgeBase(entries), risk, render, quiz)

@@ -1,0 +1,1 @@
+"""Quiz questions: the bank loaded from content/quiz/."""
