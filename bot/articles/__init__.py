@@ -1,0 +1,1 @@
+"""Articles pushed to groups: content, trackable links, push rendering, receipts, forward packs."""

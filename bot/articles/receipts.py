@@ -1,0 +1,91 @@
+"""回执: explicit acknowledgements, one per reader per item, from the page or a "收到" reply."""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from datetime import date
+
+from redis.asyncio import Redis
+
+from bot.articles.tracking import count_receipt
+from bot.models import Group
+from bot.store import keys
+
+# A "收到" counts for the latest item pushed to the group within this window.
+REPLY_WINDOW_SECONDS = 3 * 24 * 3600
+CLASS_MAX_CHARS = 16
+# "三年级2班", "初二（3）班", "高一1班", "5班": Chinese, digits, letters, brackets; ends with 班.
+_CLASS = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9()-]{0,15}班$")
+
+
+class BadClass(ValueError):
+    """The class a parent typed is not one we can count."""
+
+
+def clean_class(raw: str) -> str:
+    """Return the class name normalised (full-width digits to ASCII), or raise BadClass."""
+    text = unicodedata.normalize("NFKC", raw).strip().replace(" ", "")
+    if not text:
+        raise BadClass("请填写孩子所在的班级，例如“三年级2班”。")
+    if len(text) > CLASS_MAX_CHARS or not _CLASS.match(text):
+        raise BadClass(f"班级请写成“三年级2班”这样的格式，不超过{CLASS_MAX_CHARS}个字。")
+    return text
+
+
+async def note_push(redis: Redis, group_id: str, item_id: str, now: float | None = None) -> None:
+    """Remember that `item_id` was pushed to `group_id`, so a "收到" there counts for it."""
+    stamp = now if now is not None else time.time()
+    name = keys.pushed_items(group_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zadd(name, {item_id: stamp})
+        pipe.zremrangebyscore(name, "-inf", stamp - REPLY_WINDOW_SECONDS)
+        pipe.expire(name, REPLY_WINDOW_SECONDS)
+        await pipe.execute()
+
+
+async def latest_pushed(redis: Redis, group_id: str, now: float | None = None) -> str | None:
+    """Return the item most recently pushed to `group_id` within the reply window, if any."""
+    stamp = now if now is not None else time.time()
+    found = await redis.zrevrangebyscore(
+        keys.pushed_items(group_id), "+inf", stamp - REPLY_WINDOW_SECONDS, start=0, num=1
+    )
+    return str(found[0]) if found else None
+
+
+async def record(
+    redis: Redis,
+    day: date,
+    item_id: str,
+    reader: str,
+    group: Group | None,
+    *,
+    forwarder: str = "",
+    school_class: str = "",
+    how: str = "page",
+) -> bool:
+    """Count one receipt by `reader` for `item_id`; return False if they already sent one."""
+    first = await redis.set(
+        keys.receipt(item_id, reader), how, nx=True, ex=keys.RECEIPT_TTL_SECONDS
+    )
+    if not first:
+        return False
+    async with redis.pipeline(transaction=False) as pipe:
+        count_receipt(pipe, day, group, forwarder)
+        if school_class:
+            pipe.hincrby(keys.receipt_classes(item_id), school_class, 1)
+            pipe.expire(keys.receipt_classes(item_id), keys.RECEIPT_TTL_SECONDS)
+        await pipe.execute()
+    return True
+
+
+async def has_receipt(redis: Redis, item_id: str, reader: str) -> bool:
+    """Return True when `reader` already acknowledged `item_id`."""
+    return bool(await redis.exists(keys.receipt(item_id, reader)))
+
+
+async def class_counts(redis: Redis, item_id: str) -> dict[str, int]:
+    """Return class name -> receipts for an item (the letter to parents)."""
+    stored = await redis.hgetall(keys.receipt_classes(item_id))
+    return {str(k): int(v) for k, v in stored.items()}

@@ -1,0 +1,87 @@
+"""Find an article by item id: files (alerts, letters), scam entries, or console articles."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from redis.asyncio import Redis
+
+from bot.articles.model import PREFIXES, Article
+from bot.content import Entry
+from bot.library import Library
+from bot.store import keys
+
+SCAM_TEMPLATE = "article_scam.md.j2"
+
+
+class ArticleStore:
+    """Articles from the loaded library, plus the ones the console published in Redis."""
+
+    def __init__(self, library: Library, redis: Redis) -> None:
+        self.library = library
+        self.redis = redis
+
+    async def get(self, item_id: str) -> Article | None:
+        """Return the article called `item_id` ("alerts/x", "scams/shuadan", …), or None."""
+        prefix, _, name = item_id.partition("/")
+        kind = PREFIXES.get(prefix)
+        if kind is None or not name:
+            return None
+        if kind == "scam":
+            entry = self.library.kb.by_id.get(name)
+            return self._scam_article(entry) if entry and entry.kind == "scam" else None
+        if kind == "console":
+            stored = await self.redis.hget(keys.CONSOLE_ARTICLES, item_id)
+            return _decode(str(stored)) if stored else None
+        return self.library.articles.get(item_id)
+
+    async def publish(self, article: Article) -> None:
+        """Store (or replace) a console article; its id must be "console/<id>"."""
+        prefix, _, name = article.id.partition("/")
+        if prefix != "console" or not name or article.kind != "console":
+            raise ValueError(f"console articles need an id console/<id>, got {article.id!r}")
+        await self.redis.hset(keys.CONSOLE_ARTICLES, article.id, _encode(article))
+
+    def _scam_article(self, entry: Entry) -> Article:
+        return Article(
+            id=f"scams/{entry.id}",
+            title=f"警惕{entry.name}",
+            summary=entry.summary,
+            body=self.library.render(SCAM_TEMPLATE, entry=entry),
+            kind="scam",
+            audiences=entry.audiences,
+            scams=(entry.id,),
+            receipt="simple",
+        )
+
+
+def _encode(article: Article) -> str:
+    return json.dumps(
+        {
+            "id": article.id,
+            "title": article.title,
+            "summary": article.summary,
+            "body": article.body,
+            "audiences": list(article.audiences),
+            "scams": list(article.scams),
+            "receipt": article.receipt,
+            "date": article.date.isoformat() if article.date else None,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _decode(stored: str) -> Article:
+    data = json.loads(stored)
+    return Article(
+        id=data["id"],
+        title=data["title"],
+        summary=data["summary"],
+        body=data["body"],
+        kind="console",
+        audiences=tuple(data["audiences"]),
+        scams=tuple(data["scams"]),
+        receipt=data["receipt"],
+        date=date.fromisoformat(data["date"]) if data["date"] else None,
+    )
