@@ -58,6 +58,57 @@ def reply_window(conversation: str, minute: int) -> str:
 
 # --- articles, links, receipts, forward packs ---
 
+# Hash of "console/<id>" -> JSON article published from the console.
+CONSOLE_ARTICLES = f"{PREFIX}:{{articles}}:console"
+# Hashes of link target ("<group>|<forwarder>") -> code and code -> target; stable and random.
+LINK_CODES = f"{PREFIX}:{{links}}:codes"
+LINK_TARGETS = f"{PREFIX}:{{links}}:targets"
+# Hashes of forward-pack owner -> page code and page code -> owner.
+PACK_CODES = f"{PREFIX}:{{links}}:pack-codes"
+PACK_OWNERS = f"{PREFIX}:{{links}}:pack-owners"
+RECEIPT_TTL_SECONDS = 400 * 24 * 3600
+
+
+def pushed_items(group_id: str) -> str:
+    """Sorted set of item id -> epoch seconds of its latest push to a group (last few days)."""
+    return f"{PREFIX}:{{rcpt-group:{group_id}}}:pushed"
+
+
+def receipt(item_id: str, reader: str) -> str:
+    """One reader's receipt for an item (SET NX: one per reader); value says how it came."""
+    return f"{PREFIX}:{{rcpt:{item_id}}}:by:{reader}"
+
+
+def receipt_classes(item_id: str) -> str:
+    """Hash of class name ("三年级2班") -> receipts for an item, from the letter to parents."""
+    return f"{PREFIX}:{{rcpt:{item_id}}}:classes"
+
+
+def page_token(token: str) -> str:
+    """A receipt form token issued with an article page: "<item>|<reader>", short-lived."""
+    return f"{PREFIX}:{{page-token:{token}}}"
+
+
+def pack_items(owner: str, day: date) -> str:
+    """Sorted set of "<item>|<group>" -> first-added epoch seconds in an owner's day pack."""
+    return f"{PREFIX}:{{pack:{owner}}}:{day_tag(day)}"
+
+
+def pack_owners(day: date) -> str:
+    """Set of owners with a forward pack on a day."""
+    return f"{PREFIX}:{{pack-day:{day_tag(day)}}}:owners"
+
+
+def pack_delivered(day: date) -> str:
+    """Set of owners whose pack for a day was already sent through the WeCom app."""
+    return f"{PREFIX}:{{pack-day:{day_tag(day)}}}:sent"
+
+
+def forwarder_counts(day: date, forwarder: str) -> str:
+    """Hash of "<group>:<measure>" -> count of views/receipts through a forwarder's links."""
+    return f"{PREFIX}:{{m:{day_tag(day)}}}:forwarder:{forwarder}"
+
+
 # --- quiz, pledges, APP claims ---
 
 # --- console: users, sessions, content queue, audit ---
