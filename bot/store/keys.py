@@ -54,6 +54,33 @@ def reply_window(conversation: str, minute: int) -> str:
 
 # --- outbox and senders ---
 
+# Every outbox key shares the {outbox} tag: enqueue, ack, record and park are single Lua calls.
+OUTBOX_URGENT = f"{PREFIX}:{{outbox}}:urgent"  # stream read before the normal one
+OUTBOX_NORMAL = f"{PREFIX}:{{outbox}}:normal"
+# Sorted set of deliveries waiting for a retry or a free robot slot, scored by due milliseconds.
+OUTBOX_DELAYED = f"{PREFIX}:{{outbox}}:delayed"
+OUTBOX_DEAD = f"{PREFIX}:{{outbox}}:dead"  # stream of parked deliveries and why
+OUTBOX_GROUP = "senders"  # the consumer group on both streams
+# Hash of group id -> JSON {state, reason, at} for groups whose push target is broken.
+GROUP_HEALTH = f"{PREFIX}:{{outbox}}:health"
+DELIVERY_TTL_SECONDS = 90 * 24 * 3600
+SIM_FEED_SIZE = 200
+
+
+def delivery_state(key: str) -> str:
+    """A delivery's state: "queued", then "sent" or "parked" (kept DELIVERY_TTL_SECONDS)."""
+    return f"{PREFIX}:{{outbox}}:delivery:{key}"
+
+
+def sim_feed(group_id: str) -> str:
+    """Capped list of pushes (JSON) shown in one simulator group, newest last."""
+    return f"{PREFIX}:{{outbox}}:sim-feed:{group_id}"
+
+
+def sim_feed_seq(group_id: str) -> str:
+    """Counter numbering one simulator group's pushes, so the page asks only for new ones."""
+    return f"{PREFIX}:{{outbox}}:sim-seq:{group_id}"
+
 # --- campaigns and scheduler ---
 
 # --- articles, links, receipts, forward packs ---
