@@ -1,0 +1,302 @@
+"""Quiz rounds in Redis: start, score an answer (one Lua call), close questions, leaderboard."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Literal, cast
+
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
+
+from bot.models import Group
+from bot.quiz import scripts
+from bot.quiz.bank import Question, QuizBank
+from bot.store import keys
+from bot.store.owned import delete_if_equal
+
+Mode = Literal["chat", "page"]
+DEFAULT_SECONDS = 60
+MAX_NAME_CHARS = 16
+LEADERBOARD_SIZE = 10
+
+
+class Outcome(IntEnum):
+    """What the answer script did with one answer."""
+
+    NO_ROUND = 0
+    COUNTED = 1
+    LATE = 2
+    DUPLICATE = 3
+    NOT_AN_OPTION = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The answer script's verdict."""
+
+    outcome: Outcome
+    question: int
+    correct: bool
+    points: int
+    question_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """A round as stored in Redis."""
+
+    id: str
+    group_id: str
+    mode: Mode
+    questions: tuple[Question, ...]
+    seconds: int
+    organiser: str
+    state: str
+    current: int
+    deadline_ms: int
+
+    @property
+    def open(self) -> bool:
+        """Return True while answers are taken."""
+        return self.state == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """A question this caller closed: which one, and whether the round finished with it."""
+
+    round: Round
+    question: int
+    finished: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """One player's place on a leaderboard."""
+
+    member: str
+    name: str
+    group_id: str
+    score: int
+    correct: int
+    time_ms: int
+
+
+class RoundBusy(Exception):
+    """The group already has a round running."""
+
+
+def now_ms(at: datetime | None = None) -> int:
+    """Return `at` (default: now) in milliseconds since the epoch."""
+    return int((at or datetime.now(UTC)).timestamp() * 1000)
+
+
+class QuizRounds:
+    """Every round operation; shared by chat handlers, the quiz page, timers and the CLI."""
+
+    def __init__(
+        self, redis: Redis, bank: QuizBank, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.redis = redis
+        self.bank = bank
+        self.clock = clock
+        self._answer = redis.register_script(scripts.ANSWER)
+        self._close = redis.register_script(scripts.CLOSE)
+
+    def now(self) -> int:
+        """Return the clock's time in milliseconds."""
+        return int(self.clock() * 1000)
+
+    async def start(
+        self,
+        group: Group,
+        questions: list[Question],
+        *,
+        organiser: str,
+        mode: Mode = "chat",
+        seconds: int = DEFAULT_SECONDS,
+        at_ms: int | None = None,
+    ) -> Round:
+        """Store a new round and open its first question; raise RoundBusy for a busy group."""
+        round_id = secrets.token_hex(4)
+        opened = self.now() if at_ms is None else at_ms
+        window = seconds * 1000 * (1 if mode == "chat" else len(questions))
+        ttl = keys.QUIZ_ROUND_TTL_SECONDS
+        if mode == "chat" and not await self.redis.set(
+            keys.quiz_active(group.id), round_id, nx=True, ex=ttl
+        ):
+            raise RoundBusy(group.id)
+        fields: dict[FieldT, EncodableT] = {
+            "group": group.id,
+            "mode": mode,
+            "questions": ",".join(q.id for q in questions),
+            "count": len(questions),
+            "key": "".join(q.letter for q in questions),
+            "sizes": "".join(str(len(q.options)) for q in questions),
+            "kinds": "".join("T" if q.kind == "truefalse" else "C" for q in questions),
+            "seconds": seconds,
+            "organiser": organiser,
+            "state": "open",
+            "current": 0,
+            "opened": opened,
+            "deadline": opened + window,
+            **{f"q{i}": q.id for i, q in enumerate(questions)},
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.quiz_round(round_id), mapping=fields)
+            pipe.expire(keys.quiz_round(round_id), ttl)
+            await pipe.execute()
+        await self.redis.zadd(keys.QUIZ_DUE, {round_id: opened + window})
+        found = await self.get(round_id)
+        assert found is not None
+        return found
+
+    async def get(self, round_id: str) -> Round | None:
+        """Return the stored round, or None (unknown ids, ids with odd characters)."""
+        if not round_id.isalnum():
+            return None
+        stored = cast(dict[str, str], await self.redis.hgetall(keys.quiz_round(round_id)))
+        if not stored:
+            return None
+        found = [self.bank.get(qid) for qid in stored["questions"].split(",")]
+        return Round(
+            id=round_id,
+            group_id=stored["group"],
+            mode="page" if stored["mode"] == "page" else "chat",
+            questions=tuple(q for q in found if q is not None),
+            seconds=int(stored["seconds"]),
+            organiser=stored["organiser"],
+            state=stored["state"],
+            current=int(stored["current"]),
+            deadline_ms=int(stored["deadline"]),
+        )
+
+    async def active(self, group_id: str) -> str | None:
+        """Return the id of the chat round running in `group_id`, if any."""
+        found = await self.redis.get(keys.quiz_active(group_id))
+        return str(found) if found else None
+
+    async def answer(
+        self,
+        round_id: str,
+        member: str,
+        choice: str,
+        at_ms: int,
+        *,
+        question: int = -1,
+        name: str = "",
+        group_id: str = "",
+        opened_ms: int = 0,
+        true_false: bool = False,
+    ) -> Answered:
+        """Score one answer atomically (see scripts.ANSWER)."""
+        result = await self._answer(
+            keys=_round_keys(round_id),
+            args=[
+                member,
+                question,
+                choice,
+                at_ms,
+                name[:MAX_NAME_CHARS],
+                group_id,
+                opened_ms,
+                "1" if true_false else "0",
+            ],
+        )
+        status, index, correct, points = (int(v) for v in result[:4])
+        qid = str(result[4]) if len(result) > 4 else ""
+        return Answered(Outcome(status), index, bool(correct), points, qid)
+
+    async def close(
+        self,
+        round_id: str,
+        *,
+        force: bool = False,
+        finish: bool = False,
+        question: int | None = None,
+    ) -> Closed | None:
+        """Close the current question if due (or forced); None when this caller closed nothing.
+
+        The script is a compare-and-set on the round's hash, so when several instances (or
+        a timer and an organiser) try at once exactly one of them closes each question.
+        """
+        now = self.now()
+        expected = "" if question is None else str(question)
+        result = await self._close(
+            keys=[keys.quiz_round(round_id)],
+            args=[now, "1" if force else "0", "1" if finish else "0", expected],
+        )
+        status, index, deadline = (int(v) for v in result)
+        if status in (0, 1):
+            await self._reindex(round_id, status, deadline)
+            return None
+        if status == 2:
+            await self.redis.zadd(keys.QUIZ_DUE, {round_id: deadline})
+        found = await self.get(round_id)
+        assert found is not None
+        if status == 3:
+            await self._retire(round_id)
+            await delete_if_equal(self.redis, keys.quiz_active(found.group_id), round_id)
+        return Closed(found, index, finished=status == 3)
+
+    async def _retire(self, round_id: str) -> None:
+        """Drop a finished round from the due index; keep its results for the export."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(keys.QUIZ_DUE, round_id)
+            for key in _round_keys(round_id):
+                pipe.expire(key, keys.QUIZ_ROUND_TTL_SECONDS)
+            await pipe.execute()
+
+    async def _reindex(self, round_id: str, status: int, deadline: int) -> None:
+        """Keep the due index in step with a round another caller advanced or finished."""
+        if status == 0:
+            await self.redis.zrem(keys.QUIZ_DUE, round_id)
+        else:
+            await self.redis.zadd(keys.QUIZ_DUE, {round_id: deadline})
+
+    async def due(self, limit: int = 50) -> list[str]:
+        """Return ids of rounds whose deadline has passed."""
+        found = await self.redis.zrangebyscore(keys.QUIZ_DUE, "-inf", self.now(), 0, limit)
+        return [str(round_id) for round_id in found]
+
+    async def question_stats(self, round_id: str, question: int) -> tuple[int, int]:
+        """Return (answers, correct) for one question of a round."""
+        answers, correct = await self.redis.hmget(
+            keys.quiz_question_stats(round_id), [f"{question}:answers", f"{question}:correct"]
+        )
+        return int(answers or 0), int(correct or 0)
+
+    async def leaderboard(self, round_id: str, top: int = LEADERBOARD_SIZE) -> list[Standing]:
+        """Return the best `top` players: most points, then least total answer time."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(keys.quiz_scores(round_id), 0, -1, withscores=True)
+            pipe.hgetall(keys.quiz_players(round_id))
+            scores, players = await pipe.execute()
+        standings = [
+            Standing(
+                member=member,
+                name=players.get(f"{member}:name", ""),
+                group_id=players.get(f"{member}:group", ""),
+                score=int(score),
+                correct=int(players.get(f"{member}:correct", 0)),
+                time_ms=int(players.get(f"{member}:time", 0)),
+            )
+            for member, score in scores
+        ]
+        standings.sort(key=lambda s: (-s.score, s.time_ms, s.member))
+        return standings[:top]
+
+
+def _round_keys(round_id: str) -> list[str]:
+    return [
+        keys.quiz_round(round_id),
+        keys.quiz_answers(round_id),
+        keys.quiz_scores(round_id),
+        keys.quiz_players(round_id),
+        keys.quiz_question_stats(round_id),
+    ]
