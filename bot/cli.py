@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from redis.asyncio import Redis
 
+from bot import cli_report
 from bot.channels.plain import markdown_to_text
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.content import ContentError
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--content", help="content folder (default: the bundled content/)")
     lint.set_defaults(run=_lint)
     _add_groups_parser(commands)
+    cli_report.add_parser(commands)
     return parser
 
 

@@ -38,6 +38,8 @@ class Settings:
     group_reply_limit: int = 12
     member_hash_key: str | None = None
     log_level: str = "INFO"
+    # "TEXT" for people, "JSON" for one JSON object per line (log collectors).
+    log_format: str = "TEXT"
     timezone: str = "Asia/Shanghai"
     # Member ids allowed to bind groups: bare ("zhangsan") or by channel ("wecom-bot:zhangsan").
     admins: frozenset[str] = frozenset()
@@ -86,6 +88,7 @@ class Settings:
             log_level=_choice(
                 env, "FANZHA_LOG_LEVEL", defaults.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
+            log_format=_choice(env, "FANZHA_LOG_FORMAT", defaults.log_format, ("TEXT", "JSON")),
             timezone=_timezone(env, "FANZHA_TIMEZONE", defaults.timezone),
             public_url=_url(env, "FANZHA_PUBLIC_URL"),
             channels=_channel_configs(env),

@@ -1,0 +1,74 @@
+"""Everything the dashboard page and the monthly report show, read once for a period and region."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from bot.dashboard import data
+from bot.dashboard.period import BadRequest, Period
+from bot.dashboard.ranking import RankRow, rank
+from bot.knowledge import KnowledgeBase
+from bot.models import GroupKind
+from bot.store.groups import GroupRegistry
+from bot.store.reach import Measure
+
+ALL_REGIONS = "全部地区"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A period x region view of the reach counters."""
+
+    period: Period
+    region: str
+    regions: list[str]
+    reach: data.Reach
+    days: list[data.DayReach]
+    ranking: list[RankRow]
+    asked: list[data.TopicCount]
+    quiz: list[data.QuizTopic]
+    unmatched: list[data.UnmatchedQuestion]
+    kinds: dict[GroupKind, dict[Measure, int]]
+
+    @property
+    def region_label(self) -> str:
+        """Return the region as officers read it."""
+        return self.region or ALL_REGIONS
+
+    @property
+    def bottom(self) -> list[RankRow]:
+        """Return the sub-regions marked as the bottom three, lowest last."""
+        return [row for row in self.ranking if row.bottom]
+
+
+def check_region(region: str, regions: list[str]) -> str:
+    """Return the region path trimmed of slashes, or raise BadRequest when none is registered."""
+    path = region.strip().strip("/")
+    if path and path not in regions:
+        raise BadRequest(f"没有登记过“{path}”这个地区，请从已登记的地区里选。")
+    return path
+
+
+async def collect(
+    redis: Redis, kb: KnowledgeBase, period: Period, region: str, unmatched_limit: int = 20
+) -> Snapshot:
+    """Read everything for `period` and `region` ("" = all); raise BadRequest on a bad region."""
+    groups = await GroupRegistry(redis).all()
+    regions = data.region_paths(groups)
+    region = check_region(region, regions)
+    days = period.days
+    # One part after another: each part already reads in parallel, within data.CONCURRENCY.
+    return Snapshot(
+        period,
+        region,
+        regions,
+        reach=await data.region_reach(redis, days, region, groups),
+        days=await data.by_day(redis, days, region),
+        ranking=await rank(redis, days, region, groups),
+        asked=await data.asked_scams(redis, days, region, kb),
+        quiz=await data.quiz_topics(redis, days, region, kb),
+        unmatched=await data.unmatched(redis, days, region, unmatched_limit),
+        kinds=await data.by_kind(redis, days, data.groups_in(groups, region)),
+    )
