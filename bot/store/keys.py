@@ -138,4 +138,60 @@ def forwarder_counts(day: date, forwarder: str) -> str:
 
 # --- quiz, pledges, APP claims ---
 
+# Round ids that have a question (or a page round) waiting to close, scored by its deadline in
+# milliseconds. Only an index: the round's own hash decides, in Lua, whether a close is due.
+QUIZ_DUE = f"{PREFIX}:{{quiz-due}}:rounds"
+QUIZ_ROUND_TTL_SECONDS = 30 * 24 * 3600
+
+
+def quiz_round(round_id: str) -> str:
+    """Hash of one round: group, questions, answers key, state, current question, deadline."""
+    return f"{PREFIX}:{{quiz:{round_id}}}:round"
+
+
+def quiz_answers(round_id: str) -> str:
+    """Hash of "<question index>:<member>" -> "<choice>|<elapsed ms>|<points>", first wins."""
+    return f"{PREFIX}:{{quiz:{round_id}}}:answers"
+
+
+def quiz_scores(round_id: str) -> str:
+    """Sorted set of member -> points in one round."""
+    return f"{PREFIX}:{{quiz:{round_id}}}:scores"
+
+
+def quiz_players(round_id: str) -> str:
+    """Hash of "<member>:time|correct|name|group" -> value, per player of one round."""
+    return f"{PREFIX}:{{quiz:{round_id}}}:players"
+
+
+def quiz_question_stats(round_id: str) -> str:
+    """Hash of "<question index>:answers|correct" -> count, for one round."""
+    return f"{PREFIX}:{{quiz:{round_id}}}:qstats"
+
+
+def quiz_page_tokens(round_id: str) -> str:
+    """Hash of page player id -> "<form token>|<issued ms>" for one page round."""
+    return f"{PREFIX}:{{quiz:{round_id}}}:tokens"
+
+
+def quiz_active(group_id: str) -> str:
+    """The id of the chat round running in a group (absent when none runs)."""
+    return f"{PREFIX}:{{quiz-group:{group_id}}}:active"
+
+
+def quiz_accuracy(day: date, dimension: str, value: str) -> str:
+    """Hash of "scam:<id>:answers|correct" and "q:<id>:answers|correct" for one day."""
+    return f"{PREFIX}:{{m:{day_tag(day)}}}:quiz-accuracy:{dimension}:{value}"
+
+
+def pledges(group_id: str) -> str:
+    """Set of member hashes who pledged in a group."""
+    return f"{PREFIX}:{{pledge:{group_id}}}:members"
+
+
+def app_claims(group_id: str) -> str:
+    """Set of member hashes who said, of their own accord, that they installed the APP."""
+    return f"{PREFIX}:{{app-claims:{group_id}}}:members"
+
+
 # --- console: users, sessions, content queue, audit ---
