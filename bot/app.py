@@ -15,6 +15,7 @@ from bot.channels.wecom_app import setup_wecom_app
 from bot.channels.wecom_bot import setup_wecom_bot, setup_wecom_bot_ws
 from bot.channels.wecom_robot import setup_wecom_robot
 from bot.library import Library, load_library
+from bot.quiz.rounds import QuizRounds
 from bot.router import Dispatcher
 from bot.service import ChatService
 from bot.settings import Settings
@@ -104,6 +105,7 @@ async def build_service(settings: Settings, library: Library, redis: Redis) -> C
         redis=redis,
         registry=GroupRegistry(redis),
         admins=settings.admins,
+        quiz=QuizRounds(redis, library.quiz),
     )
     hasher = await MemberHasher.shared(redis, settings.member_hash_key)
     return ChatService(dispatcher, redis, hasher, settings)

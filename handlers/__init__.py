@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import admin, checker, help, keywords
+from handlers import admin, checker, help, keywords, pledge, quiz
 
-ROUTERS: tuple[Router, ...] = (help.router, admin.router, checker.router, keywords.router)
+ROUTERS: tuple[Router, ...] = (
+    help.router,
+    admin.router,
+    quiz.router,
+    pledge.router,
+    checker.router,
+    keywords.router,
+)
