@@ -15,6 +15,7 @@ from bot.channels.wecom_app import setup_wecom_app
 from bot.channels.wecom_bot import setup_wecom_bot, setup_wecom_bot_ws
 from bot.channels.wecom_robot import setup_wecom_robot
 from bot.library import Library, load_library
+from bot.observability import setup_observability
 from bot.quiz.rounds import QuizRounds
 from bot.router import Dispatcher
 from bot.service import ChatService
@@ -41,6 +42,7 @@ def create_app(settings: Settings, library: Library | None = None) -> web.Applic
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(service_ctx)
     setup_routes(app)
+    setup_observability(app)
     setup_channels(app, settings)
     return app
 

@@ -20,6 +20,7 @@ from bot.channels.simulator import PRIVATE, Simulator
 from bot.content import ContentError
 from bot.library import Library, load_library
 from bot.models import Group, GroupKind
+from bot.observability import configure_logging
 from bot.settings import Settings, SettingsError
 from bot.store import keys
 from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError, open_redis
@@ -38,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = replace(settings, content_dir=Path(args.content).resolve())
         # Only the service logs at the configured level; one-shot commands print their result.
         level = settings.log_level if args.run is _serve else logging.WARNING
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        configure_logging(level, settings.log_format)
         status: int = args.run(args, settings)
         return status
     except SettingsError as exc:
