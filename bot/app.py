@@ -17,6 +17,7 @@ from bot.channels.wecom_robot import setup_wecom_robot
 from bot.library import Library, load_library
 from bot.observability import setup_observability
 from bot.quiz.rounds import QuizRounds
+from bot.quiz.timers import quiz_timer_ctx
 from bot.router import Dispatcher
 from bot.service import ChatService
 from bot.settings import Settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings, library: Library | None = None) -> web.Applic
     app[SIMULATOR] = Simulator()
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(service_ctx)
+    app.cleanup_ctx.append(quiz_timer_ctx)
     setup_routes(app)
     setup_observability(app)
     setup_channels(app, settings)
