@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -33,9 +32,9 @@ CLAIM_WORDS = (
 )
 
 
-def pledge_command(message: Message) -> dict[str, Any] | None:
+def pledge_command(message: Message) -> bool:
     """Pass on "我承诺" or "我承诺：防范电信诈骗从我做起"."""
-    return {} if PLEDGE.match(bare(message.text)) else None
+    return PLEDGE.match(bare(message.text)) is not None
 
 
 def _day(message: Message, settings: Settings) -> date:
