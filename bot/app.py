@@ -19,6 +19,7 @@ from bot.observability import setup_observability
 from bot.quiz.rounds import QuizRounds
 from bot.quiz.timers import quiz_timer_ctx
 from bot.router import Dispatcher
+from bot.scheduler import setup_scheduler
 from bot.service import ChatService
 from bot.settings import Settings
 from bot.store.embedded import EmbeddedRedis
@@ -46,6 +47,7 @@ def create_app(settings: Settings, library: Library | None = None) -> web.Applic
     setup_routes(app)
     setup_observability(app)
     setup_channels(app, settings)
+    setup_scheduler(app)  # loads schedules/ now: a bad campaign file stops start-up
     return app
 
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from redis.asyncio import Redis
 
-from bot import cli_report
+from bot import cli_groups_io, cli_report, cli_schedules
 from bot.channels.plain import markdown_to_text
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.content import ContentError
@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--content", help="content folder (default: the bundled content/)")
     lint.set_defaults(run=_lint)
     _add_groups_parser(commands)
+    cli_schedules.add_parser(commands)
     cli_report.add_parser(commands)
     return parser
 
@@ -168,6 +169,7 @@ def _add_groups_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     unbind = actions.add_parser("unbind", help="remove a group from the registry")
     unbind.add_argument("id")
     unbind.set_defaults(run=_groups_unbind)
+    cli_groups_io.add_actions(actions)
 
 
 _GROUP_RULES = {

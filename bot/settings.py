@@ -31,6 +31,7 @@ class Settings:
     redis_url: str | None = None
     data_dir: Path = PROJECT_ROOT / "data"
     content_dir: Path = PROJECT_ROOT / "content"
+    schedules_dir: Path = PROJECT_ROOT / "schedules"
     host: str = "127.0.0.1"
     port: int = 8080
     bot_name: str = "反诈助手"
@@ -76,6 +77,9 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             data_dir=_path(env, "FANZHA_DATA_DIR", defaults.data_dir, must_exist=False),
             content_dir=_path(env, "FANZHA_CONTENT_DIR", defaults.content_dir, must_exist=True),
+            schedules_dir=_path(
+                env, "FANZHA_SCHEDULES_DIR", defaults.schedules_dir, must_exist=False
+            ),
             host=env.get("FANZHA_HOST", defaults.host),
             port=_int(env, "FANZHA_PORT", defaults.port, low=0, high=65535),
             bot_name=_text(env, "FANZHA_BOT_NAME", defaults.bot_name),

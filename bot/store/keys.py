@@ -83,6 +83,32 @@ def sim_feed_seq(group_id: str) -> str:
 
 # --- campaigns and scheduler ---
 
+# Hash of plan (campaign or daily job) -> epoch seconds of the last fire fully processed.
+PLAN_LAST_FIRE = f"{PREFIX}:{{sched}}:last"
+# Stream of fires found later than their grace window: logged for officers, never sent.
+MISSED_FIRES = f"{PREFIX}:{{sched}}:missed"
+
+
+def fire_claim(plan: str, epoch: int) -> str:
+    """Claim on one fire of a plan: a lease while it is processed, then 'done' or 'missed'."""
+    return f"{PREFIX}:{{sched}}:fire:{plan}:{epoch}"
+
+
+def rotation_sent(campaign: str, group_id: str) -> str:
+    """Set of items a campaign's rotation has sent a group since the pool was last exhausted."""
+    return f"{PREFIX}:{{rot:{campaign}:{group_id}}}:sent"
+
+
+def rotation_pick(campaign: str, group_id: str) -> str:
+    """Hash (fire, item) of the rotation's last pick, so a retried fire repeats its pick."""
+    return f"{PREFIX}:{{rot:{campaign}:{group_id}}}:pick"
+
+
+def daily_pushes(group_id: str, day: date) -> str:
+    """Set of campaign fires pushed to a group on a day: the per-group daily cap."""
+    return f"{PREFIX}:{{cap:{group_id}}}:{day_tag(day)}"
+
+
 # --- articles, links, receipts, forward packs ---
 
 # Hash of "console/<id>" -> JSON article published from the console.

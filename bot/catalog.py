@@ -1,0 +1,87 @@
+"""Which item ids can be pushed, and whom each is written for.
+
+Ids: "alerts/<stem>" and "letters/<stem>" (content/alerts|letters/*.md with YAML front matter)
+and "scams/<entry id>". Campaign lint and urgent alerts check ids here before anything is queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.content import Entry, load_entries
+from bot.models import GroupKind
+from bot.settings import PROJECT_ROOT
+
+ARTICLE_FOLDERS = ("alerts", "letters")
+EVERYONE = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Pushable item ids mapped to the audiences they are written for; scams in file order."""
+
+    audiences: Mapping[str, tuple[str, ...]]
+    scams: tuple[Entry, ...] = field(default=())
+
+    @classmethod
+    def from_content(
+        cls, content_dir: Path = PROJECT_ROOT / "content", scams: Sequence[Entry] | None = None
+    ) -> Catalog:
+        """Index the articles and scam entries under `content_dir`."""
+        if scams is None:
+            scams = [entry for entry in load_entries(content_dir) if entry.kind == "scam"]
+        audiences = {f"scams/{entry.id}": entry.audiences for entry in scams}
+        for folder in ARTICLE_FOLDERS:
+            for path in sorted((content_dir / folder).glob("*.md")):
+                audiences[f"{folder}/{path.stem}"] = _front_matter_audiences(path)
+        return cls(audiences, tuple(scams))
+
+    def with_items(self, extra: Mapping[str, tuple[str, ...]]) -> Catalog:
+        """Return a catalog that also knows `extra` (e.g. articles published from the console)."""
+        return Catalog({**self.audiences, **extra}, self.scams)
+
+    def has(self, item_id: str) -> bool:
+        """Return True when `item_id` names an item that exists."""
+        return item_id in self.audiences
+
+    def problem(self, item_id: str, kinds: Iterable[GroupKind]) -> str | None:
+        """Return why `item_id` cannot be pushed to groups of `kinds`, or None when it can."""
+        if item_id not in self.audiences:
+            return f"{item_id!r} does not exist / 找不到这篇内容"
+        written_for = self.audiences[item_id]
+        if EVERYONE in written_for:
+            return None
+        wrong = sorted(kind.value for kind in kinds if kind.value not in written_for)
+        if wrong:
+            return f"{item_id!r} is written for {list(written_for)}, not for {wrong}"
+        return None
+
+    def scam_pool(
+        self, ids: Sequence[str], tags: Sequence[str], audiences: Sequence[str]
+    ) -> tuple[str, ...]:
+        """Return scam item ids matching every given filter (any id, any tag, any audience)."""
+        return tuple(
+            f"scams/{entry.id}"
+            for entry in self.scams
+            if (not ids or entry.id in ids)
+            and (not tags or set(tags) & set(entry.tags))
+            and (not audiences or set(audiences) & set(entry.audiences))
+        )
+
+
+def _front_matter_audiences(path: Path) -> tuple[str, ...]:
+    """Return the `audiences` of an article's front matter; () when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        _, head, _ = text.split("---", 2) if text.startswith("---") else ("", "", "")
+        data = yaml.safe_load(head) if head else None
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return ()
+    value = data.get("audiences") if isinstance(data, dict) else None
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()

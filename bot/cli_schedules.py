@@ -1,0 +1,124 @@
+"""`fanzha schedules lint|dry-run` and `fanzha alert`: campaigns from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from bot.campaigns import Campaign, load_campaigns
+from bot.catalog import Catalog
+from bot.content import ContentError
+from bot.dry_run import PlannedPush, plan_pushes
+from bot.library import load_library
+from bot.settings import Settings
+from bot.store import keys
+from bot.store.groups import GroupRegistry
+from bot.targeting import TargetingError, send_alert
+
+STYLE_LABELS = {"text": "文字", "markdown": "图文", "news": "文章卡片"}
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `schedules lint`, `schedules dry-run` and `alert`."""
+    schedules = commands.add_parser("schedules", help="standing campaigns in schedules/*.yaml")
+    actions = schedules.add_subparsers(required=True, metavar="action")
+    lint = actions.add_parser("lint", help="validate every campaign file")
+    lint.set_defaults(run=_lint)
+    dry = actions.add_parser("dry-run", help="print every push campaigns would make")
+    dry.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    dry.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    dry.add_argument("--group", help="only this group id")
+    dry.set_defaults(run=_dry_run)
+    alert = commands.add_parser("alert", help="send an urgent alert now, ahead of the queue")
+    alert.add_argument("--to", required=True, help='e.g. "kind=village,region=城关镇"')
+    alert.add_argument("--content", dest="item", required=True, help="item id, e.g. alerts/xxx")
+    alert.set_defaults(run=_alert)
+
+
+def _catalog(settings: Settings) -> Catalog:
+    return Catalog.from_content(settings.content_dir, load_library(settings.content_dir).kb.scams)
+
+
+def _campaigns(settings: Settings) -> tuple[Catalog, list[Campaign]] | None:
+    catalog = _catalog(settings)
+    try:
+        return catalog, load_campaigns(settings.schedules_dir, catalog)
+    except ContentError as exc:
+        print(f"排期文件有 {len(exc.problems)} 处问题：", file=sys.stderr)
+        print(exc, file=sys.stderr)
+        return None
+
+
+def _lint(args: argparse.Namespace, settings: Settings) -> int:
+    loaded = _campaigns(settings)
+    if loaded is None:
+        return 1
+    campaigns = loaded[1]
+    print(f"排期检查通过：{len(campaigns)} 个活动。")
+    for campaign in campaigns:
+        print(f"  {campaign.id}  {campaign.title}  轮换 {len(campaign.items)} 篇")
+    return 0
+
+
+def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import _with_redis
+
+    if args.end < args.start:
+        print("结束日期不能早于开始日期。", file=sys.stderr)
+        return 1
+    loaded = _campaigns(settings)
+    if loaded is None:
+        return 1
+    catalog, campaigns = loaded
+    tz = ZoneInfo(settings.timezone)
+    start = datetime.combine(args.start, time(0), tz) - timedelta(microseconds=1)
+    end = datetime.combine(args.end, time(23, 59, 59), tz)
+
+    async def plan(redis: Redis) -> list[PlannedPush]:
+        groups = [g for g in await GroupRegistry(redis).all() if args.group in (None, g.id)]
+        sent = {
+            (c.id, g.id): {str(i) for i in await redis.smembers(keys.rotation_sent(c.id, g.id))}
+            for c in campaigns
+            for g in groups
+        }
+        return plan_pushes(campaigns, groups, catalog, start, end, sent)
+
+    pushes = _with_redis(settings, plan)
+    if not pushes:
+        print("这段时间没有要推送的内容（或没有符合条件的群）。")
+    for push in pushes:
+        group = push.group
+        print(
+            f"{push.at:%Y-%m-%d %H:%M}  {push.campaign.id}  {group.id}（{group.kind.label} "
+            f"{group.region or '-'}）  {push.item}  {STYLE_LABELS[push.campaign.style]}"
+        )
+    print(f"共 {len(pushes)} 条推送，{len({p.group.id for p in pushes})} 个群。")
+    return 0
+
+
+def _alert(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import _with_redis
+    from bot.outbox import Outbox
+
+    catalog = _catalog(settings)
+
+    async def send(redis: Redis) -> int:
+        registry = GroupRegistry(redis)
+        return await send_alert(
+            redis, registry, Outbox(redis), args.item, args.to, catalog=catalog
+        )
+
+    try:
+        count = _with_redis(settings, send)
+    except TargetingError as exc:
+        print(f"紧急提醒没有发出：{exc}。", file=sys.stderr)
+        return 1
+    if count == 0:
+        print("没有符合条件的群，紧急提醒没有发出。")
+        return 1
+    print(f"紧急提醒已排队，优先发送给 {count} 个群。")
+    return 0
