@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.articles.loader import load_articles
+from bot.articles.model import Article
 from bot.content import ContentError, Entry, Problem, load_entries
 from bot.knowledge import KnowledgeBase
 from bot.quiz.bank import QuizBank, load_quiz
@@ -23,6 +25,8 @@ class Library:
     risk: RiskRules
     render: Renderer
     quiz: QuizBank
+    # File articles (content/alerts, content/letters) by item id; see bot.articles.store.
+    articles: dict[str, Article]
 
 
 def load_library(content_dir: Path) -> Library:
@@ -47,6 +51,8 @@ def load_library(content_dir: Path) -> Library:
     scam_ids = {path.stem for path in (content_dir / "scams").glob("*.yaml")}
     quiz, quiz_problems = load_quiz(content_dir / QUIZ_DIR, scam_ids)
     problems += quiz_problems
+    articles, article_problems = load_articles(content_dir, scam_ids)
+    problems += article_problems
     if problems or risk is None:
         raise ContentError(problems)
-    return Library(KnowledgeBase(entries), risk, render, quiz)
+    return Library(KnowledgeBase(entries), risk, render, quiz, articles)

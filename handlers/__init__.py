@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import admin, checker, help, keywords, pledge, quiz
+from handlers import admin, checker, help, keywords, pledge, quiz, receipts
 
 ROUTERS: tuple[Router, ...] = (
     help.router,
     admin.router,
     quiz.router,
     pledge.router,
+    receipts.router,
     checker.router,
     keywords.router,
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from bot.web import sim
+from bot.web import articles, packs, sim
 from bot.web.appkeys import PAGES
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -26,4 +26,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/sim", sim.page)
     app.router.add_get("/api/sim/groups", sim.groups)
     app.router.add_post("/api/sim/messages", sim.messages)
+    article = "/a/{prefix:alerts|letters|scams|console}/{name:[A-Za-z0-9_-]{1,60}}"
+    app.router.add_get(article, articles.show)
+    app.router.add_post(article + "/receipt", articles.receipt)
+    app.router.add_get("/p/{code:[A-Za-z0-9_-]{1,32}}", packs.show)
+    app.router.add_get("/a/{rest:.*}", articles.missing)
+    app.router.add_get("/p/{rest:.*}", articles.missing)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
