@@ -16,6 +16,7 @@ from bot.channels.wecom_bot import setup_wecom_bot, setup_wecom_bot_ws
 from bot.channels.wecom_robot import setup_wecom_robot
 from bot.library import Library, load_library
 from bot.observability import setup_observability
+from bot.outbox.app import outbox_ctx
 from bot.quiz.rounds import QuizRounds
 from bot.quiz.timers import quiz_timer_ctx
 from bot.router import Dispatcher
@@ -47,6 +48,7 @@ def create_app(settings: Settings, library: Library | None = None) -> web.Applic
     setup_routes(app)
     setup_observability(app)
     setup_channels(app, settings)
+    app.cleanup_ctx.append(outbox_ctx)  # after the robot client it sends with
     setup_scheduler(app)  # loads schedules/ now: a bad campaign file stops start-up
     return app
 

@@ -95,7 +95,7 @@ for _, member in ipairs(due) do
   local entry = cjson.decode(member)
   local stream = KEYS[3]
   if entry.u == 1 then stream = KEYS[2] end
-  redis.call('XADD', stream, '*', 'd', entry.d, 'n', tostring(entry.n))
+  redis.call('XADD', stream, '*', 'd', entry.d, 'n', tostring(entry.n), 's', tostring(entry.s))
 end
 local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #next == 0 then return -1 end
@@ -121,7 +121,14 @@ class Entry:
     stream: str
     entry_id: str
     raw: str
-    attempts: int
+    attempts: int = 0
+    skip: int = 0
+
+    @classmethod
+    def parse(cls, stream: str, entry_id: str, fields: dict[str, str]) -> Entry:
+        """Return the entry read from a stream (fields d, n and, after a retry, s)."""
+        return cls(stream, entry_id, fields.get("d", ""), int(fields.get("n", 0)),
+                   int(fields.get("s", 0)))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,11 +243,13 @@ class Outbox:
         ]  # fmt: skip
         return bool(await self._redis.eval(_FINISH, len(names), *names, *args))
 
-    async def defer(self, entry: Entry, delay: float, *, failed: bool) -> bool:
-        """Move `entry` to the delayed set for `delay` seconds (one more attempt if `failed`)."""
+    async def defer(self, entry: Entry, delay: float, *, failed: bool, skip: int = 0) -> bool:
+        """Move `entry` to the delayed set for `delay` seconds (one more attempt if `failed`);
+        `skip` parts of it went out already."""
         urgent = 1 if entry.stream == keys.OUTBOX_URGENT else 0
         attempts = entry.attempts + (1 if failed else 0)
-        member = json.dumps({"d": entry.raw, "n": attempts, "u": urgent}, separators=(",", ":"))
+        fields = {"d": entry.raw, "n": attempts, "u": urgent, "s": max(skip, entry.skip)}
+        member = json.dumps(fields, separators=(",", ":"))
         names = [entry.stream, keys.OUTBOX_DELAYED]
         args: list[str | int] = [
             keys.OUTBOX_GROUP,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
+from bot.channels.base import InboundError
 from bot.channels.simulator import PRIVATE
-from bot.models import Group
+from bot.models import Group, PushTarget
+from bot.store import keys as redis_keys
+from bot.store.groups import GroupRegistry
 from bot.web import appkeys as keys
 
 
@@ -49,6 +54,23 @@ async def messages(request: web.Request) -> web.Response:
     message = simulator.parse(await request.json())
     reply = await request.app[keys.SERVICE].handle(message)
     return web.json_response(simulator.render(reply))
+
+
+async def feed(request: web.Request) -> web.Response:
+    """Return the pushes a simulator group received after push number `after` (oldest first)."""
+    group_id = request.query.get("group", "")
+    raw_after = request.query.get("after", "0")
+    if not raw_after.isdigit() or len(raw_after) > 12:
+        raise InboundError(400, "参数 after 必须是不小于 0 的整数。")
+    after = int(raw_after)
+    redis = request.app[keys.REDIS]
+    if group_id not in request.app[keys.SIMULATOR].groups:
+        group = await GroupRegistry(redis).get(group_id) if 0 < len(group_id) <= 128 else None
+        if group is None or group.target is not PushTarget.SIMULATOR:
+            raise InboundError(404, "没有这个模拟群。")
+    stored = await redis.lrange(redis_keys.sim_feed(group_id), 0, -1)
+    pushes = [push for push in map(json.loads, stored) if push["id"] > after]
+    return web.json_response({"group": group_id, "pushes": pushes})
 
 
 # The one-to-one conversation, shown beside the groups: there every message is addressed.

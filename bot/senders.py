@@ -1,0 +1,199 @@
+"""Send one delivery to one group the way its push target needs (simulator, robot, smart bot,
+forward pack), or say why it cannot be sent.
+
+A send either returns Sent, or raises: Park (never worth retrying, with the Chinese reason
+officers read), Broken (the target itself is refused: flag the group), Busy (no free slot in
+the target's allowance right now: try later, not a failure) or Transient (worth a retry).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from bot.articles import links, packs, receipts
+from bot.articles.render import PushPayload, render_push
+from bot.articles.store import ArticleStore
+from bot.channels.wecom_bot import GROUP_PREFIX
+from bot.channels.wecom_bot_ws import LinkLost, NotAConversation, WeComBotLink
+from bot.channels.wecom_robot import (
+    Article,
+    BrokenTarget,
+    InvalidMessage,
+    RetryLater,
+    RobotClient,
+    SendFailed,
+)
+from bot.models import Delivery, Group, PushStyle, PushTarget
+from bot.store.groups import GroupRegistry
+from bot.store.ratelimit import WindowFull
+
+log = logging.getLogger(__name__)
+
+# RobotClient's RetryLater reason when the robot's allowance has no slot soon enough.
+_NO_SLOT = "no free slot"
+# The smart bot's documented proactive allowance: 30 messages a minute per conversation.
+SMART_BOT_PACE = 2.0
+
+
+class Park(Exception):
+    """The delivery cannot be sent as it is; `reason` is shown to officers."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Broken(Park):
+    """The group's push target refused us for good (an invalid robot key)."""
+
+
+class Busy(Exception):
+    """The target's allowance has no free slot now; try again in `after` seconds."""
+
+    def __init__(self, after: float) -> None:
+        super().__init__(f"no free slot for {after:.2f}s")
+        self.after = after
+
+
+class Transient(Exception):
+    """A failure worth retrying (network, 5xx, WeCom busy); `skip` parts had gone out."""
+
+    def __init__(self, reason: str, skip: int = 0) -> None:
+        super().__init__(reason)
+        self.skip = skip
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A finished send: `feed` is a simulator bubble (JSON) recorded with the delivery;
+    `counted` is False when nothing went out (a forward pack counts its own reach)."""
+
+    feed: str = ""
+    counted: bool = True
+
+
+@dataclass
+class Senders:
+    """Everything a send needs; one per app, shared by the outbox workers."""
+
+    redis: Redis
+    registry: GroupRegistry
+    articles: ArticleStore
+    robot: RobotClient
+    base_url: str
+    timezone: str
+    smart_bot: WeComBotLink | None = None
+
+    def pace(self, group: Group) -> float:
+        """Return the seconds between two sends the group's target allows (0: unlimited)."""
+        if group.target is PushTarget.ROBOT:
+            return self.robot.config.rate_period / self.robot.config.rate_limit
+        if group.target is PushTarget.WECOM_BOT:
+            return SMART_BOT_PACE
+        return 0.0
+
+    def today(self) -> date:
+        """Return the local day reach is counted under."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
+
+    async def send(self, delivery: Delivery, group: Group, skip: int = 0) -> Sent:
+        """Send `delivery` to `group` (leaving out its first `skip` parts) or raise."""
+        target = group.target
+        if target is PushTarget.NONE:
+            raise Park("该群没有设置推送方式，消息没有发出。")
+        if target is PushTarget.FORWARD:
+            return await self._forward(delivery, group)
+        payload = await self._payload(delivery, group)
+        if target is PushTarget.SIMULATOR:
+            sent = Sent(feed=_bubble(payload, delivery))
+        elif target is PushTarget.ROBOT:
+            sent = await self._robot(group, payload, skip)
+        else:
+            sent = await self._smart_bot(group, payload)
+        if delivery.item_id:
+            await receipts.note_push(self.redis, group.id, delivery.item_id)
+        return sent
+
+    async def _payload(self, delivery: Delivery, group: Group) -> PushPayload:
+        """Return what to send: the article rendered with the group's link, or the inline body."""
+        if delivery.item_id is None:
+            body = delivery.body or ""
+            if not body.strip():
+                raise Park("这条推送既没有文章也没有正文。")
+            style: PushStyle = "text" if delivery.style == "text" else "markdown"
+            return PushPayload(body, body, "", "", "", style)
+        article = await self.articles.get(delivery.item_id)
+        if article is None:
+            raise Park(f"找不到要推送的文章“{delivery.item_id}”，可能已被删除。")
+        code = await links.code_for(self.redis, group.id)
+        url = links.article_url(self.base_url, delivery.item_id, code)
+        return render_push(article, group, url, delivery.style)
+
+    async def _forward(self, delivery: Delivery, group: Group) -> Sent:
+        """Put the article in the owner's forward pack for today; nothing is sent."""
+        if delivery.item_id is None:
+            raise Park("转发群只能放入文章，纯文字消息无法转发。")
+        try:
+            await packs.add(self.redis, group, delivery.item_id, self.today())
+        except ValueError:
+            raise Park("该转发群没有负责人，无法放入转发包。") from None
+        return Sent(counted=False)
+
+    async def _robot(self, group: Group, payload: PushPayload, skip: int) -> Sent:
+        """Send through the group's WeCom robot: a news card, markdown or text."""
+        key = await self.registry.robot_key(group.id)
+        if not key:
+            raise Broken("该群还没有登记群机器人的 Webhook 地址。")
+        try:
+            if payload.style == "news" and payload.url:
+                card = Article(payload.title, payload.url, payload.description)
+                await self.robot.send_news(key, [card])
+            elif payload.style == "text":
+                await self.robot.send_text(key, payload.text, skip=skip)
+            else:
+                await self.robot.send_markdown(key, payload.markdown, skip=skip)
+        except BrokenTarget:
+            raise Broken("群机器人地址无效或机器人已被移出群聊，请重新登记。") from None
+        except (SendFailed, InvalidMessage) as refused:
+            raise Park(f"企业微信拒收了这条消息：{refused}") from None
+        except RetryLater as later:
+            if _NO_SLOT in str(later):
+                raise Busy(later.after) from None
+            raise Transient(str(later), skip=later.delivered) from None
+        return Sent()
+
+    async def _smart_bot(self, group: Group, payload: PushPayload) -> Sent:
+        """Send markdown proactively through the smart bot's long connection."""
+        if self.smart_bot is None:
+            raise Park("智能机器人的长连接没有配置，无法主动推送。")
+        chat_id = group.id.removeprefix(GROUP_PREFIX)
+        try:
+            await self.smart_bot.send_markdown(group.id, chat_id, payload.markdown)
+        except NotAConversation:
+            raise Park("这个群还没有和智能机器人说过话，企业微信不允许主动推送。") from None
+        except WindowFull as full:
+            raise Busy(full.after) from None
+        except LinkLost as lost:
+            raise Transient(str(lost)) from None
+        return Sent()
+
+
+def _bubble(payload: PushPayload, delivery: Delivery) -> str:
+    """Return the simulator bubble for a push (the feed script adds its id)."""
+    bubble = {
+        "at": int(time.time() * 1000),
+        "format": payload.style if payload.style in ("text", "news") else "markdown",
+        "text": payload.text if payload.style == "text" else payload.markdown,
+        "title": payload.title,
+        "description": payload.description,
+        "url": payload.url,
+        "campaign": delivery.campaign,
+    }
+    return json.dumps(bubble, ensure_ascii=False, separators=(",", ":"))
