@@ -242,6 +242,8 @@ def _options_and_answer(
 ) -> tuple[tuple[str, ...], int]:
     """Check options and answer together; record reasons and return what parsed."""
     answer = item.get("answer")
+    if "type" in reasons:
+        return (), 0
     if kind == "truefalse":
         if "options" in item:
             reasons["options"] = "a truefalse question has no options"
@@ -261,11 +263,13 @@ def _options_and_answer(
         reasons["options"] = "options repeat"
     elif too_long := [t for t in texts if len(t) > MAX_OPTION]:
         reasons["options"] = f"options longer than {MAX_OPTION} characters: {too_long[:2]}"
-    letters = LETTERS[: len(texts)]
-    if "answer" in item and not (isinstance(answer, str) and answer in letters):
-        reasons["answer"] = f"expected exactly one letter out of {', '.join(letters) or 'A-D'}"
+    letters = tuple(LETTERS[: len(texts)])
+    if "options" in reasons or "answer" not in item:
         return texts, 0
-    return texts, letters.index(answer) if isinstance(answer, str) else 0
+    if answer not in letters:
+        reasons["answer"] = f"expected exactly one letter out of {', '.join(letters)}"
+        return texts, 0
+    return texts, letters.index(answer)
 
 
 def _text_problem(value: Any, max_len: int) -> str | None:
