@@ -3,6 +3,10 @@
 
 (() => {
   const API_URL = "/api/sim/messages";
+  const FEED_URL = "/api/sim/feed";
+  const FEED_KEY = "fanzha-sim:feed:"; // the last push id shown, per group
+  const FEED_POLL_MS = 3000;
+  const PRIVATE_GROUP = "private";
   const USER_KEY = "fanzha-sim:user";
   const GROUP_KEY = "fanzha-sim:group";
   const HISTORY_KEY = "fanzha-sim:history:";
@@ -172,6 +176,36 @@
     return node;
   }
 
+  // Plain bot text with its http(s) links made clickable, built from DOM nodes only.
+  function linkedText(text) {
+    const node = element("div", "bubble bubble-text");
+    text.split(/(https?:\/\/[^\s<>"'）)]+)/).forEach((part, i) => {
+      if (i % 2 === 1 && isSafeUrl(part)) {
+        const link = element("a", "", part);
+        link.href = part;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        node.append(link);
+      } else node.append(part);
+    });
+    return node;
+  }
+
+  // A pushed article card (WeCom's "news" message): title, summary, and the whole card a link.
+  function newsCard(entry) {
+    const safe = isSafeUrl(entry.url || "");
+    const card = element(safe ? "a" : "div", "bubble news-card");
+    if (safe) {
+      card.href = entry.url;
+      card.target = "_blank";
+      card.rel = "noopener noreferrer";
+    }
+    card.append(element("strong", "news-title", entry.title || "反诈提醒"));
+    if (entry.description) card.append(element("p", "news-desc", entry.description));
+    card.append(element("span", "news-more", "阅读全文 ›"));
+    return card;
+  }
+
   // User text with the bot's @mention highlighted, built from text nodes only.
   function userText(text) {
     const node = element("div", "bubble bubble-text");
@@ -190,15 +224,18 @@
     const meta = element("div", "msg-meta");
     meta.append(element("span", "msg-name", entry.kind === "bot" ? BOT_NAME : entry.user));
     if (entry.kind === "bot") meta.append(element("span", "bot-tag", "机器人"));
+    if (entry.push) meta.append(element("span", "push-tag", "推送"));
     const time = element("time", "", formatTime(entry.at));
     time.dateTime = new Date(entry.at).toISOString();
     meta.append(time);
     let bubble;
-    if (entry.kind === "bot" && entry.format === "markdown") {
+    if (entry.kind === "bot" && entry.format === "news") {
+      bubble = newsCard(entry);
+    } else if (entry.kind === "bot" && entry.format === "markdown") {
       bubble = element("div", "bubble md");
       bubble.innerHTML = renderMarkdown(entry.text);
     } else if (entry.kind === "bot") {
-      bubble = element("div", "bubble bubble-text", entry.text);
+      bubble = linkedText(entry.text);
     } else {
       bubble = userText(entry.text);
     }
@@ -265,6 +302,44 @@
 
   const notice = (group, text, error = false) =>
     record(group, { id: newId(), kind: "notice", text, error, at: Date.now() });
+
+  // Pushes from the outbox ------------------------------------------------------
+
+  async function pollGroup(group) {
+    const after = Number(store.get(sessionStorage, FEED_KEY + group, 0)) || 0;
+    const url = `${FEED_URL}?group=${encodeURIComponent(group)}&after=${after}`;
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const data = await response.json().catch(() => null);
+    const pushes = Array.isArray(data?.pushes) ? data.pushes : [];
+    for (const push of pushes) {
+      const id = Number(push?.id);
+      if (!Number.isFinite(id) || id <= after) continue;
+      record(group, {
+        id: `push-${id}`,
+        kind: "bot",
+        push: true,
+        format: ["text", "news"].includes(push.format) ? push.format : "markdown",
+        text: String(push.text ?? ""),
+        title: String(push.title ?? ""),
+        description: String(push.description ?? ""),
+        url: String(push.url ?? ""),
+        at: Number(push.at) || Date.now(),
+      });
+      store.set(sessionStorage, FEED_KEY + group, id);
+    }
+  }
+
+  async function pollFeeds() {
+    for (const group of groupButtons.keys()) {
+      if (group === PRIVATE_GROUP) continue;
+      try {
+        await pollGroup(group);
+      } catch {
+        /* offline for a moment: the next poll catches up */
+      }
+    }
+  }
 
   // Groups and drawer --------------------------------------------------------
 
@@ -476,4 +551,6 @@
   }
   const wanted = decodeURIComponent(location.hash.slice(1));
   selectGroup(groupButtons.has(wanted) ? wanted : store.get(sessionStorage, GROUP_KEY, null));
+  pollFeeds();
+  setInterval(pollFeeds, FEED_POLL_MS);
 })();
