@@ -100,10 +100,14 @@ async def deliver_daily(
             url=pack_url(base_url, await owner_code(redis, owner)),
         )
         try:
-            await app_sender.send_news([owner], [card])
+            receipt = await app_sender.send_news([owner], [card])
         except (WeChatAPIError, APIUnavailable, ValueError) as exc:
             log.warning("forward pack for owner %s on %s not sent: %s", owner, day, exc)
             await redis.srem(keys.pack_delivered(day), owner)
+            continue
+        if owner.lower() in receipt.invalid_users:
+            # Not a member of the WeCom app: retrying cannot help; the page still works.
+            log.warning("forward pack owner %s is not a WeCom app member", owner)
             continue
         sent += 1
     return sent

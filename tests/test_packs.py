@@ -1,0 +1,149 @@
+"""Forward packs: each owner's daily items, their own links, their reach, and the app card."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from bot.articles import links, packs
+from bot.channels.wecom_api import WeComAPI
+from bot.store import reach
+from bot.store.groups import GroupRegistry
+from bot.store.reach import Measure
+from tests.article_helpers import ELDERLY, PARENTS, PARENTS_B, VILLAGE, register, today
+from tests.fakes import FakeWeComAPI
+
+Client = TestClient[Any, Any]
+_LINK = re.compile(r"https?://[^\s<]+/a/scams/shuadan\?g=([A-Za-z0-9_-]+)")
+
+
+async def fill(redis: Redis) -> None:
+    """Teacher li forwards to two parents groups; zhao to an elderly group."""
+    await register(redis, PARENTS, PARENTS_B, ELDERLY, VILLAGE)
+    for group in (PARENTS, PARENTS_B, ELDERLY):
+        assert await packs.add(redis, group, "scams/shuadan", today())
+    assert not await packs.add(redis, PARENTS, "scams/shuadan", today())  # once a day
+    await packs.add(redis, PARENTS, "scams/wanggou", today())
+
+
+async def test_add_keeps_order_and_counts_forward_packs(redis: Redis) -> None:
+    await fill(redis)
+    lines = await packs.lines(redis, "li", today())
+    assert [(line.item_id, line.group_id) for line in lines] == [
+        ("scams/shuadan", PARENTS.id),
+        ("scams/shuadan", PARENTS_B.id),
+        ("scams/wanggou", PARENTS.id),
+    ]
+    counts = await reach.totals(redis, [today()], "group", PARENTS.id)
+    assert counts[Measure.FORWARD_PACKS] == 2
+    with pytest.raises(ValueError):
+        await packs.add(redis, replace(VILLAGE, id="g-x", owner=""), "scams/a", today())
+
+
+async def test_page_shows_only_the_owners_groups_with_their_links(
+    client: Client, redis: Redis
+) -> None:
+    await fill(redis)
+    page = await client.get(f"/p/{await packs.owner_code(redis, 'li')}")
+    html = await page.text()
+    assert page.status == 200
+    assert PARENTS.name in html and PARENTS_B.name in html and ELDERLY.name not in html
+    codes = set(_LINK.findall(html))
+    assert codes == {
+        await links.code_for(redis, PARENTS.id, forwarder="li"),
+        await links.code_for(redis, PARENTS_B.id, forwarder="li"),
+    }
+    assert "复制" in html and "<script nonce=" in html
+    nonce = re.search(r'<script nonce="([^"]+)"', html)
+    assert nonce and f"'nonce-{nonce.group(1)}'" in page.headers["Content-Security-Policy"]
+
+
+async def test_unknown_pack_codes_get_404(client: Client, redis: Redis) -> None:
+    await fill(redis)
+    for code in ("li", "AAAAAAAAAAA", "zzzzzzzzzzzzzzzz"):
+        page = await client.get(f"/p/{code}")
+        assert page.status == 404 and "找不到" in await page.text()
+    # A group's link code is not a pack code either.
+    group_code = await links.code_for(redis, PARENTS.id, forwarder="li")
+    assert (await client.get(f"/p/{group_code}")).status == 404
+
+
+async def test_a_group_moved_to_another_owner_leaves_the_pack(
+    client: Client, redis: Redis
+) -> None:
+    await fill(redis)
+    await GroupRegistry(redis).put(replace(PARENTS_B, owner="zhao"))
+    html = await (await client.get(f"/p/{await packs.owner_code(redis, 'li')}")).text()
+    assert PARENTS_B.name not in html and PARENTS.name in html
+
+
+async def test_views_through_forwarder_links_count_for_group_and_forwarder(
+    client: Client, redis: Redis
+) -> None:
+    await fill(redis)
+    code = await links.code_for(redis, PARENTS.id, forwarder="li")
+    await client.get(f"/a/scams/shuadan?g={code}")
+    await client.get(f"/a/scams/shuadan?g={code}")
+    counts = await reach.totals(redis, [today()], "group", PARENTS.id)
+    assert counts[Measure.VIEWS] == 2
+    html = await (await client.get(f"/p/{await packs.owner_code(redis, 'li')}")).text()
+    row = re.search(rf"<td>{PARENTS.name}</td><td>(\d+)</td><td>(\d+)</td>", html)
+    assert row and row.groups() == ("2", "0")
+
+
+@pytest.fixture
+async def wecom(aiohttp_server: Any) -> FakeWeComAPI:
+    fake = FakeWeComAPI()
+    server = await aiohttp_server(fake.app)
+    fake.base = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+async def test_deliver_daily_sends_each_owner_one_card(wecom: FakeWeComAPI, redis: Redis) -> None:
+    await fill(redis)
+    registry = GroupRegistry(redis)
+    assert await packs.deliver_daily(redis, registry, None, today(), base_url="https://x") == 0
+    async with aiohttp.ClientSession() as session:
+        api = WeComAPI(
+            session,
+            redis,
+            corp_id=wecom.corp_id,
+            secret=wecom.secret,
+            agent_id=wecom.agent_id,
+            base=wecom.base,
+        )
+        base = "https://fz.example.cn"
+        assert await packs.deliver_daily(redis, registry, api, today(), base_url=base) == 2
+        # A second run (another instance, or a retry) sends nothing again.
+        assert await packs.deliver_daily(redis, registry, api, today(), base_url=base) == 0
+    cards = {m.users: m.body["articles"][0] for m in wecom.sent}
+    assert set(cards) == {("li",), ("zhao",)}
+    assert cards[("li",)]["url"] == f"{base}/p/{await packs.owner_code(redis, 'li')}"
+    assert "3条" in cards[("li",)]["title"]
+
+
+async def test_deliver_daily_retries_an_owner_whose_send_failed(
+    wecom: FakeWeComAPI, redis: Redis
+) -> None:
+    await register(redis, PARENTS)
+    await packs.add(redis, PARENTS, "scams/shuadan", today())
+    registry = GroupRegistry(redis)
+    async with aiohttp.ClientSession() as session:
+        api = WeComAPI(
+            session,
+            redis,
+            corp_id=wecom.corp_id,
+            secret=wecom.secret,
+            agent_id=wecom.agent_id,
+            base=wecom.base,
+        )
+        wecom.fail_next(45009)
+        assert await packs.deliver_daily(redis, registry, api, today(), base_url="https://x") == 0
+        assert await packs.deliver_daily(redis, registry, api, today(), base_url="https://x") == 1
+    assert len(wecom.sent) == 1
