@@ -15,10 +15,11 @@ from typing import Any, cast
 
 import yaml
 
+from bot.audience import Audience
 from bot.catalog import Catalog
 from bot.content import ContentError, Problem
-from bot.models import Group, GroupKind, PushStyle, PushTarget
-from bot.store.groups import in_region, parse_kind
+from bot.models import PushStyle
+from bot.store.groups import parse_kind
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
@@ -28,38 +29,6 @@ DEFAULT_DAILY_CAP = 2
 # APScheduler 3 counts weekday 0 as Monday, cron as Sunday: only names are unambiguous.
 _NUMBERED = re.compile(r"\d")
 _DOW = "weekdays by name (mon, tue, ... sun), not by number"
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """Which registered groups a push goes to; explicit ids add to the kind/region match."""
-
-    kinds: frozenset[GroupKind] = frozenset()
-    regions: tuple[str, ...] = ()
-    groups: frozenset[str] = frozenset()
-    exclude_groups: frozenset[str] = frozenset()
-    exclude_regions: tuple[str, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        """Return True when nothing selects a group: such an audience is refused, never 'all'."""
-        return not (self.kinds or self.regions or self.groups)
-
-    def matches(self, group: Group) -> bool:
-        """Return True when a push for this audience may go to `group`."""
-        if group.kind is GroupKind.UNBOUND or group.target is PushTarget.NONE:
-            return False
-        if group.id in self.exclude_groups:
-            return False
-        if any(in_region(group, prefix) for prefix in self.exclude_regions):
-            return False
-        if group.id in self.groups:
-            return True
-        if not (self.kinds or self.regions):
-            return False
-        kind_ok = not self.kinds or group.kind in self.kinds
-        region_ok = not self.regions or any(in_region(group, p) for p in self.regions)
-        return kind_ok and region_ok
 
 
 @dataclass(frozen=True, slots=True)

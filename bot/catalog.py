@@ -1,7 +1,8 @@
 """Which item ids can be pushed, and whom each is written for.
 
-Ids: "alerts/<stem>" and "letters/<stem>" (content/alerts|letters/*.md with YAML front matter)
-and "scams/<entry id>". Campaign lint and urgent alerts check ids here before anything is queued.
+Ids: "alerts/<stem>" and "letters/<stem>" (valid articles of bot.articles) and "scams/<entry
+id>"; the console adds its own with `with_items`. Campaign lint and urgent alerts check ids
+here before anything is queued.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from bot.articles.loader import load_articles
+from bot.articles.model import Article
 from bot.content import Entry, load_entries
+from bot.library import Library
 from bot.models import GroupKind
 from bot.settings import PROJECT_ROOT
 
-ARTICLE_FOLDERS = ("alerts", "letters")
 EVERYONE = "all"
 
 
@@ -28,16 +29,22 @@ class Catalog:
     scams: tuple[Entry, ...] = field(default=())
 
     @classmethod
-    def from_content(
-        cls, content_dir: Path = PROJECT_ROOT / "content", scams: Sequence[Entry] | None = None
-    ) -> Catalog:
-        """Index the articles and scam entries under `content_dir`."""
-        if scams is None:
-            scams = [entry for entry in load_entries(content_dir) if entry.kind == "scam"]
+    def from_content(cls, content_dir: Path = PROJECT_ROOT / "content") -> Catalog:
+        """Index the scam entries and articles under `content_dir` (no search index built)."""
+        scams = [entry for entry in load_entries(content_dir) if entry.kind == "scam"]
+        articles, _ = load_articles(content_dir, {entry.id for entry in scams})
+        return cls.of(scams, articles.values())
+
+    @classmethod
+    def from_library(cls, library: Library) -> Catalog:
+        """Index the scam entries and articles of the loaded library."""
+        return cls.of(library.kb.scams, library.articles.values())
+
+    @classmethod
+    def of(cls, scams: Sequence[Entry], articles: Iterable[Article]) -> Catalog:
+        """Return the catalog of these scam entries and valid articles."""
         audiences = {f"scams/{entry.id}": entry.audiences for entry in scams}
-        for folder in ARTICLE_FOLDERS:
-            for path in sorted((content_dir / folder).glob("*.md")):
-                audiences[f"{folder}/{path.stem}"] = _front_matter_audiences(path)
+        audiences.update({article.id: article.audiences for article in articles})
         return cls(audiences, tuple(scams))
 
     def with_items(self, extra: Mapping[str, tuple[str, ...]]) -> Catalog:
@@ -71,17 +78,3 @@ class Catalog:
             and (not tags or set(tags) & set(entry.tags))
             and (not audiences or set(audiences) & set(entry.audiences))
         )
-
-
-def _front_matter_audiences(path: Path) -> tuple[str, ...]:
-    """Return the `audiences` of an article's front matter; () when it cannot be read."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        _, head, _ = text.split("---", 2) if text.startswith("---") else ("", "", "")
-        data = yaml.safe_load(head) if head else None
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
-        return ()
-    value = data.get("audiences") if isinstance(data, dict) else None
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()

@@ -13,7 +13,6 @@ from bot.campaigns import Campaign, load_campaigns
 from bot.catalog import Catalog
 from bot.content import ContentError
 from bot.dry_run import PlannedPush, plan_pushes
-from bot.library import load_library
 from bot.settings import Settings
 from bot.store import keys
 from bot.store.groups import GroupRegistry
@@ -40,7 +39,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _catalog(settings: Settings) -> Catalog:
-    return Catalog.from_content(settings.content_dir, load_library(settings.content_dir).kb.scams)
+    return Catalog.from_content(settings.content_dir)
 
 
 def _campaigns(settings: Settings) -> tuple[Catalog, list[Campaign]] | None:
@@ -90,6 +89,7 @@ def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
     pushes = _with_redis(settings, plan)
     if not pushes:
         print("这段时间没有要推送的内容（或没有符合条件的群）。")
+        return 0
     for push in pushes:
         group = push.group
         print(

@@ -84,9 +84,10 @@ class Scheduler:
         self._catalog = catalog
         self._registry = GroupRegistry(redis)
         self.tz = ZoneInfo(timezone)
+        self.campaigns = tuple(campaigns)
         self.plans: dict[str, Plan] = {}
         self._aps: AsyncIOScheduler | None = None
-        for campaign in campaigns:
+        for campaign in self.campaigns:
             self._add(self._campaign_plan(campaign))
 
     def add_daily(
@@ -249,7 +250,7 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 def setup_scheduler(app: web.Application) -> None:
     """Load schedules/ now (a bad file stops start-up) and run the scheduler with the app."""
     settings = app[SETTINGS]
-    catalog = Catalog.from_content(settings.content_dir, app[LIBRARY].kb.scams)
+    catalog = Catalog.from_library(app[LIBRARY])
     campaigns = load_campaigns(settings.schedules_dir, catalog)
 
     async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from bot.campaigns import Audience, Campaign
+from bot.audience import Audience
+from bot.campaigns import Campaign
 from bot.catalog import Catalog
 from bot.models import Delivery, Group, GroupKind
 from bot.store import keys

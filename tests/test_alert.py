@@ -28,7 +28,7 @@ VILLAGE_ALERT = "alerts/shuadan-dianzan"  # written for village, community, elde
 
 @pytest.fixture(scope="module")
 def catalog(library: Library) -> Catalog:
-    return Catalog.from_content(PROJECT_ROOT / "content", library.kb.scams)
+    return Catalog.from_library(library)
 
 
 @pytest.fixture

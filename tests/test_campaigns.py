@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.campaigns import Audience, Campaign, load_campaigns, parse_campaign
+from bot.audience import Audience
+from bot.campaigns import Campaign, load_campaigns, parse_campaign
 from bot.catalog import Catalog
 from bot.content import ContentError
 from bot.dry_run import plan_pushes
@@ -35,7 +36,7 @@ when:
 
 @pytest.fixture(scope="module")
 def catalog(library: Library) -> Catalog:
-    return Catalog.from_content(PROJECT_ROOT / "content", library.kb.scams)
+    return Catalog.from_library(library)
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+from asyncio.subprocess import PIPE
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -60,7 +63,7 @@ class CountingOutbox(Outbox):
 
 @pytest.fixture(scope="module")
 def catalog(library: Library) -> Catalog:
-    return Catalog.from_content(PROJECT_ROOT / "content", library.kb.scams)
+    return Catalog.from_library(library)
 
 
 @pytest.fixture
@@ -282,3 +285,57 @@ def test_a_bad_campaign_file_stops_start_up(settings: Settings, tmp_path: Path) 
     (tmp_path / "broken.yaml").write_text("id: broken\ntitle: 坏\n", encoding="utf-8")
     with pytest.raises(ContentError, match="broken.yaml:1: what"):
         create_app(replace(settings, schedules_dir=tmp_path))
+
+
+INSTANCE = """
+import asyncio, json, sys
+from datetime import datetime
+from pathlib import Path
+from redis.asyncio import Redis
+from bot.campaigns import parse_campaign
+from bot.catalog import Catalog
+from bot.outbox import Outbox
+from bot.scheduler import Scheduler
+
+class Counting(Outbox):
+    calls = 0
+    async def enqueue(self, deliveries):
+        Counting.calls += 1
+        return await super().enqueue(deliveries)
+
+async def main(url, path, now):
+    redis = Redis.from_url(url, decode_responses=True)
+    campaign, problems = parse_campaign(Path(path), Catalog.from_content())
+    scheduler = Scheduler(redis, Counting(redis), [campaign], Catalog.from_content(), "{tz}")
+    await redis.blpop("test:go")  # both processes start together
+    await scheduler.run_due(datetime.fromisoformat(now))
+    await redis.aclose()
+    print(json.dumps(Counting.calls))
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_two_processes_share_fires_and_misses_exactly_once(
+    redis: Redis, groups: GroupRegistry, catalog: Catalog, tmp_path: Path, redis_server: Any
+) -> None:
+    path = tmp_path / "bi-hourly.yaml"
+    text = HOURLY.format(id="bi-hourly", minute=0, cap=20).replace('"0 * * * *"', '"0 */2 * * *"')
+    path.write_text(text.replace("grace_minutes: 60", "grace_minutes: 1440"), encoding="utf-8")
+    start, now = at(1, 0, 30), at(4, 0, 30)
+    await redis.hset(keys.PLAN_LAST_FIRE, "campaign:bi-hourly", int(start.timestamp()))
+    script = INSTANCE.replace("{tz}", TIMEZONE)
+    argv = [sys.executable, "-c", script, redis_server.url, str(path), now.isoformat()]
+    processes = [
+        await asyncio.create_subprocess_exec(*argv, cwd=PROJECT_ROOT, stdout=PIPE, stderr=PIPE)
+        for _ in range(2)
+    ]
+    await redis.rpush("test:go", "1", "1")
+    outputs = [await asyncio.wait_for(p.communicate(), 120) for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    calls = sum(json.loads(out) for out, _ in outputs)
+    sent = [d.key for d in await queued(redis)]
+    missed = await missed_fires(redis, limit=100)
+    assert calls == 12  # 36 fires in three days; the last day's 12 are inside the grace
+    assert len(sent) == len(set(sent)) == 12 * 2  # two parents groups per fire
+    assert len(missed) == len({m.fire for m in missed}) == 24
