@@ -208,3 +208,4 @@ def test_pick_orders_by_difficulty_and_is_reproducible(library: Library) -> None
     assert [order[q.difficulty] for q in first] == sorted(order[q.difficulty] for q in first)
     assert first == library.quiz.pick(10, rng=random.Random(3))
     assert library.quiz.pick(0, rng=random.Random(3)) == []
+    assert library.quiz.pick(-2, audience="parents", rng=random.Random(3)) == []

@@ -111,11 +111,13 @@ class QuizBank:
             and (scam is None or q.scam == scam)
             and (audience is None or q.fits(audience))
         ]
+        n = max(n, 0)
         chosen: list[Question] = []
         if audience is not None:
             targeted = [q for q in pool if audience in q.audiences]
             chosen = rng.sample(targeted, min(len(targeted), (n + 1) // 2))
-        rest = [q for q in pool if q not in chosen]
+        taken = {q.id for q in chosen}
+        rest = [q for q in pool if q.id not in taken]
         chosen += rng.sample(rest, min(len(rest), n - len(chosen)))
         return sorted(chosen, key=lambda q: DIFFICULTIES.index(q.difficulty))
 
