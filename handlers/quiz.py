@@ -16,13 +16,19 @@ from zoneinfo import ZoneInfo
 
 from bot.filters import bare, text_is
 from bot.knowledge import KnowledgeBase
-from bot.models import AUDIENCE_LABELS, GroupKind, Message, Reply
+from bot.models import GroupKind, Message, Reply
 from bot.quiz import messages, stats
 from bot.quiz.closing import close_round
-from bot.quiz.rounds import DEFAULT_SECONDS, Outcome, QuizRounds, RoundBusy, now_ms
+from bot.quiz.rounds import (
+    DEFAULT_SECONDS,
+    Outcome,
+    QuizRounds,
+    RoundBusy,
+    now_ms,
+    parse_audience,
+)
 from bot.router import Router
 from bot.settings import Settings
-from bot.store.groups import parse_kind
 from handlers.admin import is_admin
 
 router = Router("quiz")
@@ -34,7 +40,6 @@ _AFTER = r"(?=$|[\s,.!?;:、~…)\]])"
 CHOICE = re.compile(rf"^(?:我?选(?:择)?|答案是?)?\s*([A-D]){_AFTER}")
 TRUE_FALSE = re.compile(rf"^(对|错|√|×|✓|✔|✗|✘|正确|错误){_AFTER}")
 TRUE_WORDS = frozenset("对√✓✔") | {"正确"}
-AUDIENCE_WORDS = {label: key for key, label in AUDIENCE_LABELS.items()}
 NEXT_WORDS, END_WORDS = ("下一题",), ("结束答题", "停止答题")
 
 
@@ -79,18 +84,13 @@ def parse_plan(words: list[str], kb: KnowledgeBase, default_audience: str | None
             if not MIN_SECONDS <= seconds <= MAX_SECONDS:
                 raise BadRound(f"每题时间要在 {MIN_SECONDS} 到 {MAX_SECONDS} 秒之间。")
             plan = RoundPlan(plan.count, seconds, plan.audience, plan.scam)
-        elif audience := _audience(word):
+        elif audience := parse_audience(word):
             plan = RoundPlan(plan.count, plan.seconds, audience, plan.scam)
         elif (entry := kb.find(word)) is not None and entry.kind == "scam":
             plan = RoundPlan(plan.count, plan.seconds, plan.audience, entry.id)
         else:
             raise BadRound(f"没看懂“{word}”。")
     return plan
-
-
-def _audience(word: str) -> str | None:
-    kind = parse_kind(word)
-    return kind.value if kind else AUDIENCE_WORDS.get(word.removesuffix("群"))
 
 
 def start_command(message: Message) -> dict[str, Any] | None:

@@ -13,16 +13,18 @@ from typing import Literal, cast
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from bot.models import Group
+from bot.models import AUDIENCE_LABELS, Group
 from bot.quiz import scripts
 from bot.quiz.bank import Question, QuizBank
 from bot.store import keys
+from bot.store.groups import parse_kind
 from bot.store.owned import delete_if_equal
 
 Mode = Literal["chat", "page"]
 DEFAULT_SECONDS = 60
 MAX_NAME_CHARS = 16
 LEADERBOARD_SIZE = 10
+AUDIENCE_WORDS = {label: key for key, label in AUDIENCE_LABELS.items()}
 
 
 class Outcome(IntEnum):
@@ -91,6 +93,12 @@ class RoundBusy(Exception):
     """The group already has a round running."""
 
 
+def parse_audience(word: str) -> str | None:
+    """Return the audience a word names ("家长", "家长群", "parents", "老年人"), or None."""
+    kind = parse_kind(word)
+    return kind.value if kind else AUDIENCE_WORDS.get(word.removesuffix("群"))
+
+
 def now_ms(at: datetime | None = None) -> int:
     """Return `at` (default: now) in milliseconds since the epoch."""
     return int((at or datetime.now(UTC)).timestamp() * 1000)
@@ -121,11 +129,17 @@ class QuizRounds:
         mode: Mode = "chat",
         seconds: int = DEFAULT_SECONDS,
         at_ms: int | None = None,
+        open_ms: int | None = None,
     ) -> Round:
-        """Store a new round and open its first question; raise RoundBusy for a busy group."""
+        """Store a new round and open its first question; raise RoundBusy for a busy group.
+
+        A chat round's question closes after `seconds`; a page round stays open `open_ms`
+        (default: `seconds` per question) while each player's speed bonus runs over `seconds`
+        per question from the moment their page opened.
+        """
         round_id = secrets.token_hex(4)
         opened = self.now() if at_ms is None else at_ms
-        window = seconds * 1000 * (1 if mode == "chat" else len(questions))
+        window = seconds * 1000 if mode == "chat" else open_ms or seconds * 1000 * len(questions)
         ttl = keys.QUIZ_ROUND_TTL_SECONDS
         if mode == "chat" and not await self.redis.set(
             keys.quiz_active(group.id), round_id, nx=True, ex=ttl
@@ -270,6 +284,12 @@ class QuizRounds:
             keys.quiz_question_stats(round_id), [f"{question}:answers", f"{question}:correct"]
         )
         return int(answers or 0), int(correct or 0)
+
+    async def choices(self, round_id: str, member: str, count: int) -> list[str | None]:
+        """Return the letter `member` chose for each of `count` questions (None: no answer)."""
+        fields = [f"{index}:{member}" for index in range(count)]
+        stored = await self.redis.hmget(keys.quiz_answers(round_id), fields)
+        return [str(value).split("|")[0] if value else None for value in stored]
 
     async def leaderboard(self, round_id: str, top: int = LEADERBOARD_SIZE) -> list[Standing]:
         """Return the best `top` players: most points, then least total answer time."""

@@ -195,9 +195,9 @@ def quiz_question_stats(round_id: str) -> str:
     return f"{PREFIX}:{{quiz:{round_id}}}:qstats"
 
 
-def quiz_page_tokens(round_id: str) -> str:
-    """Hash of page player id -> "<form token>|<issued ms>" for one page round."""
-    return f"{PREFIX}:{{quiz:{round_id}}}:tokens"
+def page_form(token: str) -> str:
+    """One quiz or pledge page form: what it is for, who got it and when (single use)."""
+    return f"{PREFIX}:{{quiz-form:{token}}}:form"
 
 
 def quiz_active(group_id: str) -> str:

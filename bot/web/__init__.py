@@ -7,7 +7,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from bot.web import articles, packs, sim
+from bot.web import articles, packs, quiz, sim
 from bot.web.appkeys import PAGES
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -33,4 +33,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/p/{code:[A-Za-z0-9_-]{1,32}}", packs.show)
     app.router.add_get("/a/{rest:.*}", articles.missing)
     app.router.add_get("/p/{rest:.*}", articles.missing)
+    app.router.add_get("/quiz/{round_id:[0-9a-f]{1,16}}", quiz.show_round)
+    app.router.add_post("/quiz/{round_id:[0-9a-f]{1,16}}", quiz.answer_round)
+    app.router.add_get("/pledge", quiz.show_pledge)
+    app.router.add_post("/pledge", quiz.take_pledge)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
