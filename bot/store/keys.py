@@ -137,11 +137,6 @@ def receipt_classes(item_id: str) -> str:
     return f"{PREFIX}:{{rcpt:{item_id}}}:classes"
 
 
-def page_token(token: str) -> str:
-    """A receipt form token issued with an article page: "<item>|<reader>", short-lived."""
-    return f"{PREFIX}:{{page-token:{token}}}"
-
-
 def pack_items(owner: str, day: date) -> str:
     """Sorted set of "<item>|<group>" -> first-added epoch seconds in an owner's day pack."""
     return f"{PREFIX}:{{pack:{owner}}}:{day_tag(day)}"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,13 +19,12 @@ from bot.articles.store import ArticleStore
 from bot.articles.tracking import count_view
 from bot.models import Group
 from bot.settings import Settings
-from bot.store import keys
 from bot.store.groups import GroupRegistry
 from bot.web import appkeys
 
 READER_COOKIE = "fz_reader"
+READER_COOKIE_DAYS = 400
 _READER = re.compile(r"^[A-Za-z0-9_-]{22,43}$")
-TOKEN_TTL_SECONDS = 24 * 3600
 MAX_FORM_FIELD = 200
 # Local CSS only; no script; forms post back to this site only.
 ARTICLE_CSP = (
@@ -67,7 +67,7 @@ async def show(request: web.Request) -> web.Response:
         )
         await pipe.execute()
     done = await receipts.has_receipt(redis, visit.item_id, visit.reader)
-    return await _page(request, visit, done=done)
+    return _page(request, visit, done=done)
 
 
 async def receipt(request: web.Request) -> web.Response:
@@ -79,18 +79,16 @@ async def receipt(request: web.Request) -> web.Response:
         return not_found(request)
     form = await request.post()
     token = str(form.get("token", ""))[:MAX_FORM_FIELD]
-    redis = request.app[appkeys.REDIS]
-    issued = await redis.get(keys.page_token(token)) if token else None
-    if issued != f"{visit.item_id}|{visit.reader}":
+    if not _token_valid(request, visit, token):
         return _refused(request)
     school_class = ""
     if visit.article.receipt == "class":
         try:
             school_class = receipts.clean_class(str(form.get("school_class", ""))[:MAX_FORM_FIELD])
         except receipts.BadClass as exc:
-            return await _page(request, visit, done=False, error=str(exc), status=400)
+            return _page(request, visit, done=False, error=str(exc), status=400)
     await receipts.record(
-        redis,
+        request.app[appkeys.REDIS],
         local_day(request.app[appkeys.SETTINGS]),
         visit.item_id,
         visit.reader,
@@ -98,8 +96,7 @@ async def receipt(request: web.Request) -> web.Response:
         forwarder=visit.forwarder,
         school_class=school_class,
     )
-    await redis.delete(keys.page_token(token))
-    return await _page(request, visit, done=True)
+    return _page(request, visit, done=True)
 
 
 async def _visit(request: web.Request) -> Visit | None:
@@ -114,23 +111,17 @@ async def _visit(request: web.Request) -> Visit | None:
     code = request.query.get("g", "")
     target = await links.resolve(redis, code) if code else None
     group = await GroupRegistry(redis).get(target.group_id) if target else None
-    cookie = request.cookies.get(READER_COOKIE, "")
-    if not _READER.match(cookie):
-        cookie = secrets.token_urlsafe(24)
-    reader = request.app[appkeys.SERVICE].hasher("page", cookie)
+    cookie, reader = reader_of(request)
     forwarder = target.forwarder if target and group else ""
     return Visit(item_id, article, code if group else "", group, forwarder, cookie, reader)
 
 
-async def _page(
+def _page(
     request: web.Request, visit: Visit, *, done: bool, error: str = "", status: int = 200
 ) -> web.Response:
     token = ""
     if visit.article.receipt != "none" and not done:
-        token = secrets.token_urlsafe(24)
-        await request.app[appkeys.REDIS].set(
-            keys.page_token(token), f"{visit.item_id}|{visit.reader}", ex=TOKEN_TTL_SECONDS
-        )
+        token = _token(request, visit, local_day(request.app[appkeys.SETTINGS]))
     query = f"?g={visit.code}" if visit.code else ""
     response = html_page(
         request,
@@ -144,21 +135,53 @@ async def _page(
         error=error,
         action=f"/a/{visit.item_id}/receipt{query}",
     )
+    keep_reader(response, request, visit.cookie)
+    return response
+
+
+def reader_of(request: web.Request) -> tuple[str, str]:
+    """Return the browser's reader cookie (a new random one if absent) and its keyed hash."""
+    cookie = request.cookies.get(READER_COOKIE, "")
+    if not _READER.match(cookie):
+        cookie = secrets.token_urlsafe(24)
+    return cookie, request.app[appkeys.SERVICE].hasher("page", cookie)
+
+
+def keep_reader(response: web.Response, request: web.Request, cookie: str) -> None:
+    """Set the reader cookie: random, HttpOnly, SameSite=Lax, Secure behind https."""
     response.set_cookie(
         READER_COOKIE,
-        visit.cookie,
-        max_age=400 * 24 * 3600,
+        cookie,
+        max_age=READER_COOKIE_DAYS * 24 * 3600,
         httponly=True,
         samesite="Lax",
         path="/",
         secure=request.app[appkeys.SETTINGS].base_url.startswith("https://"),
     )
-    return response
 
 
 async def missing(request: web.Request) -> web.Response:
     """Answer an address under /a/ or /p/ that names nothing."""
     return not_found(request)
+
+
+def _token(request: web.Request, visit: Visit, day: date) -> str:
+    """Return the receipt form token: a keyed hash of item, reader and day, nothing stored.
+
+    Another site cannot forge it: it needs the reader's cookie, which is HttpOnly and, being
+    SameSite=Lax, is not sent with another site's POST.
+    """
+    hasher = request.app[appkeys.SERVICE].hasher
+    return hasher("receipt-form", f"{visit.item_id}|{visit.reader}|{day.isoformat()}")
+
+
+def _token_valid(request: web.Request, visit: Visit, token: str) -> bool:
+    """Accept a token issued today or yesterday (a page left open overnight)."""
+    today = local_day(request.app[appkeys.SETTINGS])
+    return bool(token) and any(
+        hmac.compare_digest(token, _token(request, visit, today - timedelta(days=back)))
+        for back in (0, 1)
+    )
 
 
 def not_found(request: web.Request) -> web.Response:
