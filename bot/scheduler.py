@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from redis.asyncio import Redis
 from bot.campaigns import DEFAULT_GRACE, Campaign, load_campaigns
 from bot.catalog import Catalog
 from bot.fire_times import fire_times, walk
+from bot.outbox import Outbox
 from bot.store import keys
 from bot.store.groups import GroupRegistry
 from bot.store.owned import delete_if_equal
@@ -81,7 +83,7 @@ class Scheduler:
     ) -> None:
         self._redis = redis
         self._outbox = outbox
-        self._catalog = catalog
+        self.catalog = catalog
         self._registry = GroupRegistry(redis)
         self.tz = ZoneInfo(timezone)
         self.campaigns = tuple(campaigns)
@@ -113,12 +115,7 @@ class Scheduler:
         """Process every plan's fires up to `now` (default: the current time)."""
         now = now or datetime.now(self.tz)
         for plan in list(self.plans.values()):
-            try:
-                await self._run_plan(plan, now)
-            except Exception:
-                log.exception(
-                    "scheduler: plan %s failed; it is retried on the next sweep", plan.name
-                )
+            await self._run_safely(plan, now)
 
     async def start(self) -> None:
         """Catch up, then fire each plan at its times and sweep every minute for stragglers."""
@@ -148,7 +145,13 @@ class Scheduler:
         )  # fmt: skip
 
     async def _run_plan_now(self, name: str) -> None:
-        await self._run_plan(self.plans[name], datetime.now(self.tz))
+        await self._run_safely(self.plans[name], datetime.now(self.tz))
+
+    async def _run_safely(self, plan: Plan, now: datetime) -> None:
+        try:
+            await self._run_plan(plan, now)
+        except Exception:
+            log.exception("scheduler: plan %s failed; it is retried on the next sweep", plan.name)
 
     async def _run_plan(self, plan: Plan, now: datetime) -> None:
         last = await self._redis.hget(keys.PLAN_LAST_FIRE, plan.name)
@@ -195,7 +198,7 @@ class Scheduler:
     def _campaign_plan(self, campaign: Campaign) -> Plan:
         async def run(fire: datetime) -> None:
             deliveries = await fire_deliveries(
-                self._redis, self._registry, self._catalog, campaign, fire
+                self._redis, self._registry, self.catalog, campaign, fire
             )
             queued = await self._outbox.enqueue(deliveries)
             log.info("campaign %s fire %s: %d deliveries queued", campaign.id, fire, queued)
@@ -245,6 +248,19 @@ class _PlanTrigger(BaseTrigger):  # type: ignore[misc]
 
 
 SCHEDULER = web.AppKey("scheduler", Scheduler)
+DailyJob = Callable[[web.Application, date], Awaitable[None]]
+DAILY_JOBS = web.AppKey("daily_jobs", list[tuple[str, str, DailyJob]])
+
+
+def add_daily_job(app: web.Application, name: str, at: str, job: DailyJob) -> None:
+    """Have the app's scheduler run `job(app, day)` daily at local time `at`, on one instance.
+
+    Call it while building the app, before or after setup_scheduler.
+    """
+    jobs = app.get(DAILY_JOBS)
+    if jobs is None:
+        jobs = app[DAILY_JOBS] = []
+    jobs.append((name, at, job))
 
 
 def setup_scheduler(app: web.Application) -> None:
@@ -254,10 +270,10 @@ def setup_scheduler(app: web.Application) -> None:
     campaigns = load_campaigns(settings.schedules_dir, catalog)
 
     async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-        from bot.outbox import Outbox
-
         redis = app[REDIS]
         scheduler = Scheduler(redis, Outbox(redis), campaigns, catalog, settings.timezone)
+        for name, at, job in app.get(DAILY_JOBS, []):
+            scheduler.add_daily(name, at, partial(job, app))
         app[SCHEDULER] = scheduler
         await scheduler.start()
         yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from datetime import datetime
@@ -9,16 +10,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from redis.asyncio import Redis
 
 from bot.audience import Audience
 from bot.campaigns import Campaign, load_campaigns, parse_campaign
 from bot.catalog import Catalog
+from bot.cli import main
 from bot.content import ContentError
 from bot.dry_run import plan_pushes
 from bot.fire_times import fire_times, upcoming
 from bot.library import Library
 from bot.models import Group, GroupKind, PushTarget
 from bot.settings import PROJECT_ROOT
+from bot.store.embedded import EmbeddedRedis
+from bot.store.groups import GroupRegistry
 
 TZ = ZoneInfo("Asia/Shanghai")
 GOOD = """\
@@ -183,3 +188,35 @@ def test_lint_command_reports_file_and_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert f"{tmp_path / 'broken.yaml'}:4: what.items" in done.stderr
     assert "排期文件有 1 处问题" in done.stderr
+
+
+def test_dry_run_command_prints_every_push(
+    redis_server: EmbeddedRedis,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def register() -> None:
+        client = Redis.from_url(redis_server.url, decode_responses=True)
+        await client.flushall()
+        registry = GroupRegistry(client)
+        await registry.put(group("p1", GroupKind.PARENTS, "城关镇/一小"))
+        await registry.put(group("v1", GroupKind.VILLAGE))
+        await client.aclose()
+
+    asyncio.run(register())
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv("FANZHA_DATA_DIR", str(tmp_path))
+    assert main(["schedules", "dry-run", "--from", "2026-12-01", "--to", "2026-12-07"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "共 3 条推送，2 个群。"
+    village = [line for line in lines if " v1（" in line]
+    assert len(village) == 2 and all("village-peak" in line for line in village)
+    assert village[0].startswith("2026-12-01 10:") and village[1].startswith("2026-12-01 17:")
+    assert "letters/residents" in village[0] and "alerts/shuadan-dianzan" in village[1]
+    (parents,) = [line for line in lines if " p1（" in line]
+    assert parents.startswith("2026-12-03 17:") and "家长群 城关镇/一小" in parents
+    assert "letters/parents" in parents and "文章卡片" in parents
+    assert main(["schedules", "dry-run", "--from", "2026-12-01", "--to", "2026-12-07",
+                 "--group", "p1"]) == 0  # fmt: skip
+    assert capsys.readouterr().out.splitlines()[-1] == "共 1 条推送，1 个群。"

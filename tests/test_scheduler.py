@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
@@ -25,11 +26,10 @@ from bot.library import Library
 from bot.models import Delivery, Group, GroupKind, PushTarget
 from bot.outbox import Outbox
 from bot.outbox.queue import decode
-from bot.scheduler import SCHEDULER, Scheduler, missed_fires
+from bot.scheduler import SCHEDULER, Scheduler, add_daily_job, missed_fires
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import keys
 from bot.store.groups import GroupRegistry
-from bot.web.appkeys import REDIS
 
 TIMEZONE = "Asia/Shanghai"
 TZ = ZoneInfo(TIMEZONE)
@@ -274,11 +274,23 @@ async def test_start_schedules_every_plan_and_stop_ends_it(
         await scheduler.stop()
 
 
-async def test_the_app_runs_the_bundled_campaigns(client: TestClient[Any, Any]) -> None:
+async def test_the_app_runs_campaigns_and_daily_jobs(
+    aiohttp_client: Any, settings: Settings, library: Library, redis: Redis
+) -> None:
+    days: list[date] = []
+
+    async def pack(app: web.Application, day: date) -> None:
+        days.append(day)
+
+    app = create_app(settings, library)
+    add_daily_job(app, "forward-packs", "07:30", pack)
+    client: TestClient[Any, Any] = await aiohttp_client(app)
     scheduler = client.app[SCHEDULER]
     assert {"campaign:parents-monthly", "campaign:village-peak"} <= set(scheduler.plans)
-    redis = client.app[REDIS]
     assert await redis.hget(keys.PLAN_LAST_FIRE, "campaign:village-peak") is not None
+    # The job is wired to the app: run its plan for a fire as the scheduler would.
+    await scheduler.plans["daily:forward-packs"].run(at(1, 7, 30))
+    assert days == [date(2026, 12, 1)]
 
 
 def test_a_bad_campaign_file_stops_start_up(settings: Settings, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from bot.console import setup_console
 from bot.web import articles, packs, quiz, sim
 from bot.web.appkeys import PAGES
 
@@ -37,4 +38,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/quiz/{round_id:[0-9a-f]{1,16}}", quiz.answer_round)
     app.router.add_get("/pledge", quiz.show_pledge)
     app.router.add_post("/pledge", quiz.take_pledge)
+    setup_console(app)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
