@@ -216,3 +216,28 @@ def app_claims(group_id: str) -> str:
 
 
 # --- console: users, sessions, content queue, audit ---
+
+# Hash of user name -> the console user as JSON (role, display name, argon2 hash, rights).
+CONSOLE_USERS = f"{PREFIX}:{{console}}:users"
+# Stream of who did what in the console, when (read by admins).
+CONSOLE_AUDIT = f"{PREFIX}:{{console}}:audit"
+# Hash of queue item id -> the item as JSON; counter for new ids.
+CONSOLE_ITEMS = f"{PREFIX}:{{console}}:items"
+CONSOLE_ITEM_IDS = f"{PREFIX}:{{console}}:item-ids"
+# Sorted set of approved item ids scored by their send time (epoch seconds).
+CONSOLE_DUE = f"{PREFIX}:{{console}}:due"
+
+
+def console_session(token_hash: str) -> str:
+    """Hash of one console session (user, CSRF token), keyed by the SHA-256 of its cookie."""
+    return f"{PREFIX}:{{session:{token_hash}}}:session"
+
+
+def console_failures(scope: str, who: str) -> str:
+    """Counter of failed logins for a user name or a client address, expiring with the lock."""
+    return f"{PREFIX}:{{login:{scope}:{who}}}:failures"
+
+
+def console_history(item_id: str) -> str:
+    """List of every saved version of a queue item, oldest first."""
+    return f"{PREFIX}:{{console}}:history:{item_id}"

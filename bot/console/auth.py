@@ -1,0 +1,182 @@
+"""Who is logged in: the `require` decorator, login/logout pages, throttling, `render`."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.console import audit
+from bot.console.csrf import hidden_field, presented_token, token_matches
+from bot.console.sessions import COOKIE, SESSION_SECONDS, Session, close_session, load_session
+from bot.console.sessions import open_session as start_session
+from bot.console.users import ROLES, User, UserStore
+from bot.store import keys
+from bot.web.appkeys import PAGES, REDIS, SETTINGS
+
+log = logging.getLogger(__name__)
+
+CURRENT_USER = web.RequestKey("console_user", User)
+CURRENT_SESSION = web.RequestKey("console_session", Session)
+LOGIN_PATH = "/console/login"
+HOME_PATH = "/console"
+MAX_FAILURES = 5
+LOCK_SECONDS = 15 * 60
+LOCKED_MESSAGE = "登录失败次数过多，已暂时锁定，请 15 分钟后再试。"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def _unauthorized(request: web.Request) -> web.StreamResponse:
+    if _wants_json(request):
+        return web.json_response({"error": "请先登录。"}, status=401)
+    target = request.path_qs if request.method == "GET" else HOME_PATH
+    raise web.HTTPFound(f"{LOGIN_PATH}?next={quote(target, safe='')}")
+
+
+async def current(request: web.Request) -> tuple[User, Session] | None:
+    """Return the logged-in, enabled user and their session, or None."""
+    redis = request.app[REDIS]
+    session = await load_session(redis, request.cookies.get(COOKIE, ""))
+    if session is None:
+        return None
+    user = await UserStore(redis).get(session.user)
+    if user is None or user.disabled:
+        return None
+    return user, session
+
+
+def require(*roles: str) -> Callable[[Handler], Handler]:
+    """Let only logged-in users with one of `roles` (any role when empty) reach the handler.
+
+    Every POST must carry the session's CSRF token; without it the request is refused (403)
+    before the handler runs.
+    """
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            found = await current(request)
+            if found is None:
+                return _unauthorized(request)
+            user, session = found
+            if request.method not in ("GET", "HEAD") and not token_matches(
+                session.csrf, await presented_token(request)
+            ):
+                log.info("console %s %s refused: bad CSRF token", request.method, request.path)
+                raise web.HTTPForbidden(reason="表单已过期或来源不明，请刷新页面后重试。")
+            if roles and user.role not in roles:
+                raise web.HTTPForbidden(reason="你的账号没有这个权限。")
+            request[CURRENT_USER] = user
+            request[CURRENT_SESSION] = session
+            return await handler(request)
+
+        return guarded
+
+    return decorate
+
+
+def render(request: web.Request, template: str, **context: Any) -> web.Response:
+    """Render a console page inside the layout, with `csrf_field()` and the current user."""
+    session = request.get(CURRENT_SESSION)
+    page = request.app[PAGES].get_template(template)
+    html = page.render(
+        user=request.get(CURRENT_USER),
+        csrf_field=lambda: hidden_field(session.csrf if session else ""),
+        csrf_token=session.csrf if session else "",
+        path=request.path,
+        **context,
+    )
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    """Show the login form (or go home when already logged in)."""
+    if await current(request) is not None:
+        raise web.HTTPFound(_safe_next(request.query.get("next", "")))
+    return render(request, "console/login.html.j2", next=request.query.get("next", ""))
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """Check name and password under per-user and per-address throttling; start a session."""
+    form = await request.post()
+    name = str(form.get("name", "")).strip().lower()[:64]
+    password = str(form.get("password", ""))
+    next_path = _safe_next(str(form.get("next", "")))
+    redis = request.app[REDIS]
+    counters = [
+        keys.console_failures("user", name),
+        keys.console_failures("ip", _address(request)),
+    ]
+    if any(int(n or 0) >= MAX_FAILURES for n in await redis.mget(counters)):
+        return _login_error(request, LOCKED_MESSAGE, name, next_path, 429)
+    user = await UserStore(redis).verify(name, password)
+    if user is None:
+        await _count_failure(redis, counters)
+        log.info("console login failed for a user name from %s", _address(request))
+        return _login_error(request, "用户名或密码不对（停用的账号也无法登录）。", name, next_path)
+    await redis.delete(counters[0])
+    session = await start_session(redis, user.name)
+    await audit.record(redis, user.name, "login", "")
+    response = web.HTTPFound(next_path)
+    secure = request.app[SETTINGS].base_url.startswith("https://")
+    response.set_cookie(
+        COOKIE,
+        session.token,
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+        path="/",
+    )
+    raise response
+
+
+@require()
+async def logout(request: web.Request) -> web.StreamResponse:
+    """End the session and go back to the login page."""
+    await close_session(request.app[REDIS], request[CURRENT_SESSION].token)
+    response = web.HTTPFound(LOGIN_PATH)
+    response.del_cookie(COOKIE, path="/")
+    raise response
+
+
+async def _count_failure(redis: Redis, counters: list[str]) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        for counter in counters:
+            pipe.incr(counter)
+            pipe.expire(counter, LOCK_SECONDS)
+        await pipe.execute()
+
+
+def _login_error(
+    request: web.Request, message: str, name: str, next_path: str, status: int = 401
+) -> web.Response:
+    response = render(request, "console/login.html.j2", error=message, name=name, next=next_path)
+    response.set_status(status)
+    return response
+
+
+def _address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _safe_next(target: str) -> str:
+    """Return `target` when it is a console path on this site, else the console home."""
+    if target.startswith("/console") and not target.startswith("//") and "\\" not in target:
+        return target
+    return HOME_PATH
