@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,7 @@ router = Router("quiz")
 MAX_QUESTIONS, DEFAULT_QUESTIONS = 20, 5
 MIN_SECONDS, MAX_SECONDS = 10, 600
 START = re.compile(r"^(?:开始)?答题(?:\s*[:：]\s*|\s+|$)(.*)$", re.S)
-_AFTER = r"(?=$|[\s,.!?;:、~…)\]])"
+_AFTER = r"(?=$|[\s,.!?;:、。~…)\]])"
 CHOICE = re.compile(rf"^(?:我?选(?:择)?|答案是?)?\s*([A-D]){_AFTER}")
 TRUE_FALSE = re.compile(rf"^(对|错|√|×|✓|✔|✗|✘|正确|错误){_AFTER}")
 TRUE_WORDS = frozenset("对√✓✔") | {"正确"}
@@ -78,16 +78,16 @@ def parse_plan(words: list[str], kb: KnowledgeBase, default_audience: str | None
             count = int(found.group(1))
             if not 1 <= count <= MAX_QUESTIONS:
                 raise BadRound(f"题数要在 1 到 {MAX_QUESTIONS} 之间。")
-            plan = RoundPlan(count, plan.seconds, plan.audience, plan.scam)
+            plan = replace(plan, count=count)
         elif found := re.fullmatch(r"(\d+)\s*(?:秒|s)", word):
             seconds = int(found.group(1))
             if not MIN_SECONDS <= seconds <= MAX_SECONDS:
                 raise BadRound(f"每题时间要在 {MIN_SECONDS} 到 {MAX_SECONDS} 秒之间。")
-            plan = RoundPlan(plan.count, seconds, plan.audience, plan.scam)
+            plan = replace(plan, seconds=seconds)
         elif audience := parse_audience(word):
-            plan = RoundPlan(plan.count, plan.seconds, audience, plan.scam)
+            plan = replace(plan, audience=audience)
         elif (entry := kb.find(word)) is not None and entry.kind == "scam":
-            plan = RoundPlan(plan.count, plan.seconds, plan.audience, entry.id)
+            plan = replace(plan, scam=entry.id)
         else:
             raise BadRound(f"没看懂“{word}”。")
     return plan

@@ -22,8 +22,9 @@ from bot.settings import Settings
 from bot.store import keys
 from bot.store.groups import GroupRegistry
 from bot.store.members import MemberHasher
-from bot.store.reach import Measure, totals
+from bot.store.reach import Measure, Unique, totals, unique_count
 from handlers import ROUTERS
+from handlers.quiz import parse_answer
 from tests.conftest import Transcript
 
 ORGANISER = "王老师"
@@ -182,6 +183,7 @@ async def test_a_full_round_in_the_group(first: Instance, clock: Clock, redis: R
     day = clock.at().astimezone(ZoneInfo("Asia/Shanghai")).date()
     counted = await totals(redis, [day], "group", GROUP)
     assert counted[Measure.QUIZ_ANSWERS] == 4 and counted[Measure.QUIZ_CORRECT] == 3
+    assert await unique_count(redis, [day], Unique.QUIZ_PLAYERS, "group", GROUP) == 3
     by_scam = await quiz_stats(redis, [day], "region", "城关镇")
     assert sum(a for a, _ in by_scam.values()) == 4
     by_question = await question_stats(redis, [day], "kind", "parents")
@@ -262,3 +264,33 @@ async def test_two_instances_share_one_round(
     assert sum(result is not None for result in results) == 1
     moved = await second.rounds.get(round_.id)
     assert moved is not None and moved.current == 1 and moved.open
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("Ａ", ("A", False)),
+        ("ｂ。", ("B", False)),
+        ("选Ｃ 我猜的", ("C", False)),
+        ("答案是d", ("D", False)),
+        ("×", ("B", True)),
+        ("正确！", ("A", True)),
+        ("ABC", None),
+        ("App怎么下载", None),
+        ("A股跌了", None),
+        ("对不起我来晚了", None),
+        ("E", None),
+    ],
+)
+def test_what_counts_as_an_answer(text: str, parsed: tuple[str, bool] | None) -> None:
+    assert parse_answer(text) == parsed
+
+
+async def test_a_round_about_one_scam(first: Instance) -> None:
+    opened = await first.talk.say("答题 2题 刷单 15秒", group=GROUP, user=ORGANISER)
+    assert opened is not None and "15 秒内作答" in opened
+    round_, _ = await current(first)
+    assert round_.questions and {q.scam for q in round_.questions} == {"shuadan"}
+    unclear = await first.talk.say("答题 2题 天气", group="sim-village", user=ORGANISER)
+    assert unclear is not None and "没看懂“天气”" in unclear
+    assert await first.rounds.active("sim-village") is None
