@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from bot.articles.render import (
     render_push,
 )
 from bot.articles.store import ArticleStore
-from bot.library import Library
+from bot.content import ContentError
+from bot.library import Library, load_library
+from bot.settings import PROJECT_ROOT
 from tests.article_helpers import PARENTS, VILLAGE
 
 GOOD = """---
@@ -162,3 +165,12 @@ def test_markdown_escapes_html_and_allows_only_web_links() -> None:
     assert "<strong>要点</strong>" in html
     assert "<ul><li>一</li><li>二</li></ul>" in html and "<ol><li>甲</li></ol>" in html
     assert "<blockquote>引用</blockquote>" in html
+
+
+def test_a_bad_article_stops_the_library_naming_the_file(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(PROJECT_ROOT / "content", content)
+    write(content / "letters", "broken.md", GOOD.replace("[parents]", "[martians]"))
+    with pytest.raises(ContentError) as refused:
+        load_library(content)
+    assert [(p.path.name, p.field) for p in refused.value.problems] == [("broken.md", "audiences")]

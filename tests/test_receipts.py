@@ -87,6 +87,7 @@ async def test_class_receipt_stores_only_the_class(
     )
     assert done.status == 200 and "已收到您的回执" in await done.text()
     assert await receipts.class_counts(redis, LETTER.id) == {"三年级2班": 1}
+    assert await receipts.group_counts(redis, LETTER.id) == {PARENTS.id: 1}
     assert await counted(redis, "group", PARENTS.id) == 1
 
 
@@ -137,3 +138,8 @@ async def test_shoudao_without_a_recent_push_is_not_a_receipt(
     await receipts.note_push(redis, "another-group", "scams/shuadan")
     await sim.say("收到", group=group.id)
     assert await counted(redis) == 0
+
+
+async def test_the_letter_to_parents_asks_for_the_class(client: Client) -> None:
+    html = await open_page(client, "/a/letters/parents")
+    assert "致家长的一封信" in html and 'name="school_class"' in html and "我已阅读" in html

@@ -38,8 +38,8 @@ def to_html(markdown: str) -> Markup:
 
 def _classify(line: str) -> tuple[str, str]:
     if found := _HEADING.match(line):
-        # Level 1 in content is the article's own heading level 2: the page title is the h1.
-        return f"h{len(found.group(1)) + 1}", found.group(2)
+        # The page title is the h1; content sections (# or ##) are h2, ### is h3.
+        return f"h{max(len(found.group(1)), 2)}", found.group(2)
     for kind, pattern in (("ul", _BULLET), ("ol", _NUMBERED), ("quote", _QUOTE)):
         if found := pattern.match(line):
             return kind, found.group(1)

@@ -73,6 +73,8 @@ async def record(
         return False
     async with redis.pipeline(transaction=False) as pipe:
         count_receipt(pipe, day, group, forwarder)
+        pipe.hincrby(keys.receipt_groups(item_id), group.id if group else "", 1)
+        pipe.expire(keys.receipt_groups(item_id), keys.RECEIPT_TTL_SECONDS)
         if school_class:
             pipe.hincrby(keys.receipt_classes(item_id), school_class, 1)
             pipe.expire(keys.receipt_classes(item_id), keys.RECEIPT_TTL_SECONDS)
@@ -88,4 +90,10 @@ async def has_receipt(redis: Redis, item_id: str, reader: str) -> bool:
 async def class_counts(redis: Redis, item_id: str) -> dict[str, int]:
     """Return class name -> receipts for an item (the letter to parents)."""
     stored = await redis.hgetall(keys.receipt_classes(item_id))
+    return {str(k): int(v) for k, v in stored.items()}
+
+
+async def group_counts(redis: Redis, item_id: str) -> dict[str, int]:
+    """Return group id -> receipts for an item ("" for readers who came without a group link)."""
+    stored = await redis.hgetall(keys.receipt_groups(item_id))
     return {str(k): int(v) for k, v in stored.items()}

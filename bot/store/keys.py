@@ -132,6 +132,11 @@ def receipt(item_id: str, reader: str) -> str:
     return f"{PREFIX}:{{rcpt:{item_id}}}:by:{reader}"
 
 
+def receipt_groups(item_id: str) -> str:
+    """Hash of group id ("" outside any group) -> receipts for an item, for the console."""
+    return f"{PREFIX}:{{rcpt:{item_id}}}:groups"
+
+
 def receipt_classes(item_id: str) -> str:
     """Hash of class name ("三年级2班") -> receipts for an item, from the letter to parents."""
     return f"{PREFIX}:{{rcpt:{item_id}}}:classes"
