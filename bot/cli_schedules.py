@@ -32,6 +32,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     dry.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
     dry.add_argument("--group", help="only this group id")
     dry.set_defaults(run=_dry_run)
+    missed = actions.add_parser("missed", help="list pushes that came too late and were not sent")
+    missed.add_argument("--limit", type=int, default=50)
+    missed.set_defaults(run=_missed)
     alert = commands.add_parser("alert", help="send an urgent alert now, ahead of the queue")
     alert.add_argument("--to", required=True, help='e.g. "kind=village,region=城关镇"')
     alert.add_argument("--content", dest="item", required=True, help="item id, e.g. alerts/xxx")
@@ -97,6 +100,19 @@ def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
             f"{group.region or '-'}）  {push.item}  {STYLE_LABELS[push.campaign.style]}"
         )
     print(f"共 {len(pushes)} 条推送，{len({p.group.id for p in pushes})} 个群。")
+    return 0
+
+
+def _missed(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import _with_redis
+    from bot.scheduler import missed_fires
+
+    fires = _with_redis(settings, lambda redis: missed_fires(redis, args.limit))
+    if not fires:
+        print("没有错过的推送。")
+    for fire in fires:
+        late = f"晚了 {fire.late_minutes} 分钟，未发送"
+        print(f"{fire.fire:%Y-%m-%d %H:%M}  {fire.title}（{fire.plan}）  {late}")
     return 0
 
 

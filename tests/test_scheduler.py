@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from bot.app import create_app
 from bot.campaigns import Campaign, parse_campaign
 from bot.catalog import Catalog
+from bot.cli import main
 from bot.content import ContentError
 from bot.library import Library
 from bot.models import Delivery, Group, GroupKind, PushTarget
@@ -351,3 +352,27 @@ async def test_two_processes_share_fires_and_misses_exactly_once(
     assert calls == 12  # 36 fires in three days; the last day's 12 are inside the grace
     assert len(sent) == len(set(sent)) == 12 * 2  # two parents groups per fire
     assert len(missed) == len({m.fire for m in missed}) == 24
+
+
+def test_missed_command_lists_late_fires(
+    redis_server: Any,
+    catalog: Catalog,
+    hourly: Campaign,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def miss_one() -> None:
+        client = Redis.from_url(redis_server.url, decode_responses=True)
+        await client.flushall()
+        scheduler, _ = make(client, catalog, hourly)
+        await scheduler.run_due(at(1, 9, 30))
+        await scheduler.run_due(at(1, 11, 5))
+        await client.aclose()
+
+    asyncio.run(miss_one())
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv("FANZHA_DATA_DIR", str(tmp_path))
+    assert main(["schedules", "missed"]) == 0
+    out = capsys.readouterr().out
+    assert out == "2026-12-01 10:00  每小时测试（campaign:hourly）  晚了 65 分钟，未发送\n"
