@@ -25,7 +25,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from bot.library import load_library
 from bot.models import Group, GroupKind
 from bot.quiz.bank import LETTERS, Question
-from bot.quiz.rounds import Outcome, QuizRounds
+from bot.quiz.model import Outcome
+from bot.quiz.rounds import QuizRounds
 from bot.settings import PROJECT_ROOT
 from bot.store import keys
 from bot.store.embedded import EmbeddedRedis

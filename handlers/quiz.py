@@ -19,14 +19,8 @@ from bot.knowledge import KnowledgeBase
 from bot.models import GroupKind, Message, Reply
 from bot.quiz import messages, stats
 from bot.quiz.closing import close_round
-from bot.quiz.rounds import (
-    DEFAULT_SECONDS,
-    Outcome,
-    QuizRounds,
-    RoundBusy,
-    now_ms,
-    parse_audience,
-)
+from bot.quiz.model import Outcome, RoundBusy
+from bot.quiz.rounds import DEFAULT_SECONDS, QuizRounds, now_ms, parse_audience
 from bot.router import Router
 from bot.settings import Settings
 from handlers.admin import is_admin

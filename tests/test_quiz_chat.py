@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.library import Library
 from bot.quiz import closing
-from bot.quiz.bank import LETTERS, Question
-from bot.quiz.rounds import QuizRounds, Round
+from bot.quiz.bank import LETTERS, Question, QuizBank
+from bot.quiz.model import Round
+from bot.quiz.rounds import QuizRounds
 from bot.quiz.stats import question_stats, quiz_stats
 from bot.router import Dispatcher
 from bot.service import ChatService
@@ -294,3 +295,15 @@ async def test_a_round_about_one_scam(first: Instance) -> None:
     unclear = await first.talk.say("答题 2题 天气", group="sim-village", user=ORGANISER)
     assert unclear is not None and "没看懂“天气”" in unclear
     assert await first.rounds.active("sim-village") is None
+
+
+async def test_a_question_removed_from_the_bank_mid_round(first: Instance) -> None:
+    question = next(q for q in first.rounds.bank.all() if q.kind == "choice")
+    group = Simulator().groups[GROUP]
+    round_ = await first.rounds.start(group, [question], organiser="x")
+    after_edit = QuizRounds(first.redis, QuizBank(()))
+    stored = await after_edit.get(round_.id)
+    assert stored is not None and stored.questions[0].letter == question.letter
+    assert "已从题库中删除" in stored.questions[0].text
+    closed = await closing.close_round(after_edit, round_.id, force=True)
+    assert closed is not None and closed[0].finished

@@ -15,7 +15,8 @@ from bot.articles import links
 from bot.library import Library
 from bot.models import Group, GroupKind, PushTarget
 from bot.outbox import Outbox
-from bot.quiz.rounds import QuizRounds, Round
+from bot.quiz.model import Round
+from bot.quiz.rounds import QuizRounds
 from bot.quiz.timers import close_due
 from bot.store import keys
 from bot.store.groups import GroupRegistry

@@ -13,7 +13,8 @@ from bot.channels.simulator import Simulator
 from bot.library import Library
 from bot.outbox import Outbox
 from bot.quiz.bank import LETTERS, Question
-from bot.quiz.rounds import Outcome, QuizRounds
+from bot.quiz.model import Outcome
+from bot.quiz.rounds import QuizRounds
 from bot.quiz.timers import close_due
 from bot.settings import Settings
 from bot.store import keys

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from bot.models import Delivery
 from bot.quiz import messages
-from bot.quiz.rounds import Closed, QuizRounds
+from bot.quiz.model import Closed
+from bot.quiz.rounds import QuizRounds
 
 
 async def close_round(

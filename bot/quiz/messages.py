@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.quiz.bank import LETTERS, Question
-from bot.quiz.rounds import Closed, Round, Standing
+from bot.quiz.model import Closed, Round, Standing
 
 MEDALS = ("🥇", "🥈", "🥉")
 

@@ -5,92 +5,24 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import IntEnum
-from typing import Literal, cast
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from bot.models import AUDIENCE_LABELS, Group
 from bot.quiz import scripts
-from bot.quiz.bank import Question, QuizBank
+from bot.quiz.bank import LETTERS, TRUE_FALSE, Question, QuizBank
+from bot.quiz.model import Answered, Closed, Mode, Outcome, Round, RoundBusy, Standing
 from bot.store import keys
 from bot.store.groups import parse_kind
 from bot.store.owned import delete_if_equal
 
-Mode = Literal["chat", "page"]
 DEFAULT_SECONDS = 60
 MAX_NAME_CHARS = 16
 LEADERBOARD_SIZE = 10
 AUDIENCE_WORDS = {label: key for key, label in AUDIENCE_LABELS.items()}
-
-
-class Outcome(IntEnum):
-    """What the answer script did with one answer."""
-
-    NO_ROUND = 0
-    COUNTED = 1
-    LATE = 2
-    DUPLICATE = 3
-    NOT_AN_OPTION = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Answered:
-    """The answer script's verdict."""
-
-    outcome: Outcome
-    question: int
-    correct: bool
-    points: int
-    question_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Round:
-    """A round as stored in Redis."""
-
-    id: str
-    group_id: str
-    mode: Mode
-    questions: tuple[Question, ...]
-    seconds: int
-    organiser: str
-    state: str
-    current: int
-    deadline_ms: int
-
-    @property
-    def open(self) -> bool:
-        """Return True while answers are taken."""
-        return self.state == "open"
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    """A question this caller closed: which one, and whether the round finished with it."""
-
-    round: Round
-    question: int
-    finished: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """One player's place on a leaderboard."""
-
-    member: str
-    name: str
-    group_id: str
-    score: int
-    correct: int
-    time_ms: int
-
-
-class RoundBusy(Exception):
-    """The group already has a round running."""
 
 
 def parse_audience(word: str) -> str | None:
@@ -177,12 +109,15 @@ class QuizRounds:
         stored = cast(dict[str, str], await self.redis.hgetall(keys.quiz_round(round_id)))
         if not stored:
             return None
-        found = [self.bank.get(qid) for qid in stored["questions"].split(",")]
+        ids = stored["questions"].split(",")
+        found = [
+            self.bank.get(qid) or _removed(qid, stored, index) for index, qid in enumerate(ids)
+        ]
         return Round(
             id=round_id,
             group_id=stored["group"],
             mode="page" if stored["mode"] == "page" else "chat",
-            questions=tuple(q for q in found if q is not None),
+            questions=tuple(found),
             seconds=int(stored["seconds"]),
             organiser=stored["organiser"],
             state=stored["state"],
@@ -310,6 +245,23 @@ class QuizRounds:
         ]
         standings.sort(key=lambda s: (-s.score, s.time_ms, s.member))
         return standings[:top]
+
+
+def _removed(qid: str, stored: dict[str, str], index: int) -> Question:
+    """Stand in for a question deleted from the bank while its round was running."""
+    size = int(stored["sizes"][index])
+    true_false = stored["kinds"][index] == "T"
+    return Question(
+        id=qid,
+        kind="truefalse" if true_false else "choice",
+        text="（这道题已从题库中删除）",
+        options=TRUE_FALSE if true_false else tuple(LETTERS[:size]),
+        answer=LETTERS.index(stored["key"][index]),
+        explain="",
+        scam="",
+        audiences=("all",),
+        difficulty="easy",
+    )
 
 
 def _round_keys(round_id: str) -> list[str]:

@@ -19,7 +19,8 @@ from bot.articles import links
 from bot.models import Group
 from bot.quiz import pledges, stats
 from bot.quiz.bank import LETTERS
-from bot.quiz.rounds import MAX_NAME_CHARS, Outcome, QuizRounds, Round
+from bot.quiz.model import Outcome, Round
+from bot.quiz.rounds import MAX_NAME_CHARS, QuizRounds
 from bot.store import keys
 from bot.store.groups import GroupRegistry
 from bot.web import appkeys
