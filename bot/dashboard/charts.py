@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 COLOURS = ("#c0392b", "#2471a3", "#239b56", "#b9770e", "#7d3c98")
-WIDTH = 640
+WIDTH = 480
 LINE_HEIGHT = 220
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 12, 28, 34
 BAR_ROW = 26
-BAR_LABEL = 150
+BAR_LABEL = 130
 
 
 def _svg(title: str, height: int, body: list[str]) -> Markup:
@@ -71,7 +71,7 @@ def line_chart(
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
         )
         body.append(
-            f'<text x="{PAD_LEFT + number * 110}" y="16" fill="{colour}">■ {escape(name)}</text>'
+            f'<text x="{PAD_LEFT + number * 90}" y="16" fill="{colour}">■ {escape(name)}</text>'
         )
     return _svg(title, LINE_HEIGHT, body)
 

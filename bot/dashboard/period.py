@@ -71,4 +71,4 @@ def custom(start: str, end: str) -> Period:
         raise BadRequest("结束日期不能早于开始日期。")
     if (last - first).days + 1 > MAX_DAYS:
         raise BadRequest(f"时间段最长 {MAX_DAYS} 天，请缩短后再查。")
-    return Period(first, last, f"{first.isoformat()} 至 {last.isoformat()}")
+    return Period(first, last, "自定义时段")

@@ -8,6 +8,7 @@ import jinja2
 from aiohttp import web
 
 from bot.console import setup_console
+from bot.dashboard.views import setup_dashboard
 from bot.web import articles, packs, quiz, sim
 from bot.web.appkeys import PAGES
 
@@ -39,4 +40,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/pledge", quiz.show_pledge)
     app.router.add_post("/pledge", quiz.take_pledge)
     setup_console(app)
+    setup_dashboard(app)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
