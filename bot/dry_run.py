@@ -11,6 +11,7 @@ from bot.campaigns import Campaign
 from bot.catalog import Catalog
 from bot.fire_times import upcoming
 from bot.models import Group
+from bot.targeting import group_pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +44,9 @@ def plan_pushes(
     for fire in upcoming(campaigns, start, end):
         campaign = fire.campaign
         for group in groups:
-            pool = [i for i in campaign.items if not catalog.problem(i, [group.kind])]
+            pool = group_pool(campaign, catalog, group)
             day = (group.id, fire.at.date().isoformat())
-            if not pool or not campaign.audience.matches(group):
-                continue
-            if per_day[day] >= campaign.timing.daily_cap:
+            if not pool or per_day[day] >= campaign.timing.daily_cap:
                 continue
             per_day[day] += 1
             history = rotations.setdefault((campaign.id, group.id), [])

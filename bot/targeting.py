@@ -101,6 +101,13 @@ def targets(
     return [g for g in groups if audience.matches(g) and not catalog.problem(item, [g.kind])]
 
 
+def group_pool(campaign: Campaign, catalog: Catalog, group: Group) -> list[str]:
+    """Return the campaign's items `group` may receive: none unless the audience selects it."""
+    if not campaign.audience.matches(group):
+        return []
+    return [item for item in campaign.items if not catalog.problem(item, [group.kind])]
+
+
 async def fire_deliveries(
     redis: Redis,
     registry: GroupRegistry,
@@ -112,8 +119,8 @@ async def fire_deliveries(
     fire = at.isoformat()
     chosen: list[tuple[Group, list[str]]] = []
     for group in await registry.all():
-        pool = [item for item in campaign.items if not catalog.problem(item, [group.kind])]
-        if pool and campaign.audience.matches(group):
+        pool = group_pool(campaign, catalog, group)
+        if pool:
             chosen.append((group, pool))
     if not chosen:
         return []
