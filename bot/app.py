@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.articles.daily import setup_forward_packs
 from bot.channels.official_account import setup_official_account
 from bot.channels.simulator import Simulator
 from bot.channels.wecom_app import setup_wecom_app
@@ -50,6 +51,7 @@ def create_app(settings: Settings, library: Library | None = None) -> web.Applic
     setup_channels(app, settings)
     app.cleanup_ctx.append(outbox_ctx)  # after the robot client it sends with
     setup_scheduler(app)  # loads schedules/ now: a bad campaign file stops start-up
+    setup_forward_packs(app)
     return app
 
 

@@ -40,6 +40,7 @@ async def test_views_count_per_group_kind_and_region(client: Client, redis: Redi
         page = await client.get(f"/a/scams/shuadan?g={village}")
         assert page.status == 200
     await client.get(f"/a/scams/shuadan?g={elderly}")
+    assert (await client.head(f"/a/scams/shuadan?g={elderly}")).status == 200
     assert await views(redis, "group", VILLAGE.id) == (3, 1)
     assert await views(redis, "kind", "village") == (3, 1)
     assert await views(redis, "region", "城关镇/幸福村") == (3, 1)

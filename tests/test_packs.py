@@ -11,8 +11,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from bot.app import create_app
 from bot.articles import links, packs
+from bot.articles.daily import DELIVERY_TIMES, deliver_job
 from bot.channels.wecom_api import WeComAPI
+from bot.channels.wecom_app import WeComAppConfig, setup_wecom_app
+from bot.library import Library
+from bot.scheduler import DAILY_JOBS
+from bot.settings import Settings
 from bot.store import reach
 from bot.store.groups import GroupRegistry
 from bot.store.reach import Measure
@@ -122,10 +128,13 @@ async def test_deliver_daily_sends_each_owner_one_card(wecom: FakeWeComAPI, redi
         assert await packs.deliver_daily(redis, registry, api, today(), base_url=base) == 2
         # A second run (another instance, or a retry) sends nothing again.
         assert await packs.deliver_daily(redis, registry, api, today(), base_url=base) == 0
-    cards = {m.users: m.body["articles"][0] for m in wecom.sent}
-    assert set(cards) == {("li",), ("zhao",)}
-    assert cards[("li",)]["url"] == f"{base}/p/{await packs.owner_code(redis, 'li')}"
-    assert "3条" in cards[("li",)]["title"]
+        # The evening run tells only the owner whose pack grew, about the new item only.
+        await packs.add(redis, ELDERLY, "scams/wanggou", today())
+        assert await packs.deliver_daily(redis, registry, api, today(), base_url=base) == 1
+    cards = [(m.users, m.body["articles"][0]) for m in wecom.sent]
+    assert [users for users, _ in cards] == [("li",), ("zhao",), ("zhao",)]
+    assert cards[0][1]["url"] == f"{base}/p/{await packs.owner_code(redis, 'li')}"
+    assert "3条" in cards[0][1]["title"] and "1条" in cards[2][1]["title"]
 
 
 async def test_deliver_daily_retries_an_owner_whose_send_failed(
@@ -147,3 +156,23 @@ async def test_deliver_daily_retries_an_owner_whose_send_failed(
         assert await packs.deliver_daily(redis, registry, api, today(), base_url="https://x") == 0
         assert await packs.deliver_daily(redis, registry, api, today(), base_url="https://x") == 1
     assert len(wecom.sent) == 1
+
+
+async def test_the_apps_daily_job_sends_through_the_configured_wecom_app(
+    wecom: FakeWeComAPI, aiohttp_client: Any, settings: Settings, library: Library, redis: Redis
+) -> None:
+    app = create_app(settings, library)
+    config = WeComAppConfig(
+        corp_id=wecom.corp_id,
+        token="fzPackToken",
+        aes_key="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        secret=wecom.secret,
+        agent_id=wecom.agent_id,
+        api_base=wecom.base,
+    )
+    setup_wecom_app(app, config)
+    assert {name for name, _, _ in app[DAILY_JOBS]} >= {name for name, _ in DELIVERY_TIMES}
+    client = await aiohttp_client(app)
+    await fill(redis)
+    await deliver_job(client.app, today())
+    assert sorted(m.users for m in wecom.sent) == [("li",), ("zhao",)]

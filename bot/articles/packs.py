@@ -78,24 +78,26 @@ async def deliver_daily(
     *,
     base_url: str,
 ) -> int:
-    """Send each owner with a pack for `day` a card linking their pack page; return how many.
+    """Send each owner whose pack for `day` grew since their last card a card to it.
 
-    Without the WeCom app the pack stays on its page. Each owner gets at most one card a day,
-    whichever instance runs this; a failed send is released so the next run tries again.
+    Runs after each push slot (noon, evening): an owner hears once per slot with new items,
+    never twice for the same items, whichever instance runs it. A failed send is released so
+    the next run tries again. Without the WeCom app the pack stays on its page. Returns the
+    number of cards sent.
     """
     if app_sender is None:
         return 0
     sent = 0
     for owner in sorted(await redis.smembers(keys.pack_owners(day))):
         owner = str(owner)
+        count = len(await lines(redis, owner, day))
         if not await _has_forward_group(registry, owner):
             continue
-        if not await redis.sadd(keys.pack_delivered(day), owner):
+        announced = await _announce(redis, day, owner, count)
+        if announced is None:
             continue
-        await redis.expire(keys.pack_delivered(day), PACK_TTL_SECONDS)
-        count = len(await lines(redis, owner, day))
         card = NewsCard(
-            title=f"今日反诈转发包（{count}条）",
+            title=f"今日反诈转发包：{count - announced}条新内容",
             description="打开后一键复制文字和您专属的链接，转发到您负责的群里即可。",
             url=pack_url(base_url, await owner_code(redis, owner)),
         )
@@ -103,7 +105,7 @@ async def deliver_daily(
             receipt = await app_sender.send_news([owner], [card])
         except (WeChatAPIError, APIUnavailable, ValueError) as exc:
             log.warning("forward pack for owner %s on %s not sent: %s", owner, day, exc)
-            await redis.srem(keys.pack_delivered(day), owner)
+            await redis.hset(keys.pack_delivered(day), owner, announced)
             continue
         if owner.lower() in receipt.invalid_users:
             # Not a member of the WeCom app: retrying cannot help; the page still works.
@@ -111,6 +113,24 @@ async def deliver_daily(
             continue
         sent += 1
     return sent
+
+
+# Raise an owner's announced item count to ARGV[1] if it is lower; return the old count or -1.
+_ANNOUNCE = """
+local old = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if old >= tonumber(ARGV[2]) then return -1 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return old
+"""
+
+
+async def _announce(redis: Redis, day: date, owner: str, count: int) -> int | None:
+    """Claim the card for an owner's items up to `count`; None if they were announced."""
+    old = int(
+        await redis.eval(_ANNOUNCE, 1, keys.pack_delivered(day), owner, count, PACK_TTL_SECONDS)
+    )
+    return None if old < 0 else old
 
 
 async def _has_forward_group(registry: GroupRegistry, owner: str) -> bool:

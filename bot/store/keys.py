@@ -153,7 +153,7 @@ def pack_owners(day: date) -> str:
 
 
 def pack_delivered(day: date) -> str:
-    """Set of owners whose pack for a day was already sent through the WeCom app."""
+    """Hash of owner -> items of their day pack already announced through the WeCom app."""
     return f"{PREFIX}:{{pack-day:{day_tag(day)}}}:sent"
 
 

@@ -57,15 +57,11 @@ async def show(request: web.Request) -> web.Response:
     if visit is None:
         return not_found(request)
     redis = request.app[appkeys.REDIS]
-    async with redis.pipeline(transaction=False) as pipe:
-        count_view(
-            pipe,
-            local_day(request.app[appkeys.SETTINGS]),
-            visit.group,
-            visit.forwarder,
-            visit.reader,
-        )
-        await pipe.execute()
+    if request.method == "GET":  # a HEAD (link checkers, previews) reads nothing
+        async with redis.pipeline(transaction=False) as pipe:
+            day = local_day(request.app[appkeys.SETTINGS])
+            count_view(pipe, day, visit.group, visit.forwarder, visit.reader)
+            await pipe.execute()
     done = await receipts.has_receipt(redis, visit.item_id, visit.reader)
     return _page(request, visit, done=done)
 
