@@ -204,6 +204,15 @@ async def test_month_snapshot_matches_the_tally(
     assert all(q.where.startswith(TOWN) for q in snap.unmatched)
     assert {t.id: (t.answers, t.correct) for t in snap.quiz} == dict(tally.quiz)
     assert snap.quiz[0].id == "daikuan"
+    sent = Measure.PUSHES_SENT
+    assert sum(k[sent] for k in snap.kinds.values()) == tally.counts[TOWN][sent]
+    everywhere = await collect(redis, library.kb, month("2026-11"), "")
+    assert sum(k[sent] for k in everywhere.kinds.values()) == sum(
+        tally.counts[town][sent] for town in (TOWN, "河西镇")
+    )
+    assert everywhere.kinds[GroupKind.PARENTS][sent] == sum(
+        tally.counts[region][sent] for _, kind, region, *_ in GROUPS if kind is GroupKind.PARENTS
+    )
 
 
 async def test_ranking_and_bottom_three(
@@ -319,6 +328,26 @@ def test_cli_bad_input_writes_nothing(
     output = tmp_path / "report.xlsx"
     assert _run_cli(monkeypatch, tmp_path, redis_server.url, *args, "-o", str(output)) == 2
     assert message in capsys.readouterr().err
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), [("no/such/dir/r.xlsx", "不存在"), ("r.csv", ".xlsx")]
+)
+def test_cli_bad_output_path(
+    name: str,
+    message: str,
+    redis_server: EmbeddedRedis,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _register(redis_server.url)
+    output = tmp_path / name
+    status = _run_cli(
+        monkeypatch, tmp_path, redis_server.url, "--month", "2026-11", "-o", str(output)
+    )
+    assert status == 2 and message in capsys.readouterr().err
     assert not output.exists()
 
 

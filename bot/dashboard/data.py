@@ -162,9 +162,15 @@ async def by_day(redis: Redis, days: Sequence[date], region: str) -> list[DayRea
 
 
 async def by_kind(
-    redis: Redis, days: Sequence[date], groups: Sequence[Group]
+    redis: Redis, days: Sequence[date], region: str, groups: Sequence[Group]
 ) -> dict[GroupKind, dict[Measure, int]]:
-    """Return the counters of `groups` summed per group kind (from the per-group counters)."""
+    """Return the counters of the groups in `region` summed per group kind."""
+    if not region:
+        # Everywhere: the kind dimension already holds the sums (one read per kind).
+        kinds = sorted({group.kind for group in groups})
+        counted = await gather_bounded(reach.totals(redis, days, "kind", k.value) for k in kinds)
+        return dict(zip(kinds, (dict(c) for c in counted), strict=True))
+    groups = groups_in(groups, region)
     per_group = await gather_bounded(reach.totals(redis, days, "group", g.id) for g in groups)
     result: dict[GroupKind, dict[Measure, int]] = {}
     for group, measures in zip(groups, per_group, strict=True):

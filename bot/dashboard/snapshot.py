@@ -70,5 +70,5 @@ async def collect(
         asked=await data.asked_scams(redis, days, region, kb),
         quiz=await data.quiz_topics(redis, days, region, kb),
         unmatched=await data.unmatched(redis, days, region, unmatched_limit),
-        kinds=await data.by_kind(redis, days, data.groups_in(groups, region)),
+        kinds=await data.by_kind(redis, days, region, groups),
     )
