@@ -50,7 +50,7 @@ def send_time(value: str, timezone: str) -> str:
 
 def item(form: FormValues, timezone: str) -> Item:
     """Return the queue item a content form describes (id and state are set by the queue)."""
-    kinds = tuple(k for k in form.getall("kinds", []) if isinstance(k, str))
+    kinds = tuple(k for k in form.getall("kinds", []) if isinstance(k, str) and k)
     if any(k not in {c.value for c in KIND_CHOICES} for k in kinds):
         raise FormError("群类型选择不对。")
     audience = Audience(

@@ -22,7 +22,7 @@ from bot.groups_io import apply_import, export_groups, plan_import, read_rows
 from bot.models import Group, PushTarget
 from bot.outbox import group_health
 from bot.outbox.health import clear as clear_health
-from bot.store.groups import GroupRegistry, InvalidGroup, in_region, parse_kind
+from bot.store.groups import GroupRegistry, InvalidGroup, in_region, parse_kind, validate
 from bot.store.reach import Measure, totals
 from bot.web.appkeys import REDIS, SETTINGS
 
@@ -101,10 +101,11 @@ async def save_group(request: web.Request) -> web.StreamResponse:
             target=PushTarget(target),
         )
         robot_key = forms.text(form, "robot_key", 100)
-        await registry.put(updated)
+        validate(updated)  # check the group before the key is written: all or nothing
         if robot_key:
             await registry.set_robot_key(group.id, robot_key)
             await clear_health(redis, group.id)
+        await registry.put(updated)
     except forms.FormError as exc:
         return await _refused(request, group, str(exc))
     except InvalidGroup as exc:
