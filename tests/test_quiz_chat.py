@@ -307,3 +307,12 @@ async def test_a_question_removed_from_the_bank_mid_round(first: Instance) -> No
     assert "已从题库中删除" in stored.questions[0].text
     closed = await closing.close_round(after_edit, round_.id, force=True)
     assert closed is not None and closed[0].finished
+
+
+async def test_a_claim_left_by_a_finished_round_does_not_block_the_group(
+    first: Instance, redis: Redis
+) -> None:
+    await redis.set(keys.quiz_active(GROUP), "0badc0de")  # names a round that is gone
+    opened = await first.talk.say("开始答题", group=GROUP, user=ORGANISER)
+    assert opened is not None and "第 1/5 题" in opened
+    assert await first.rounds.active(GROUP) != "0badc0de"

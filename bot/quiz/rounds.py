@@ -72,11 +72,9 @@ class QuizRounds:
         round_id = secrets.token_hex(4)
         opened = self.now() if at_ms is None else at_ms
         window = seconds * 1000 if mode == "chat" else open_ms or seconds * 1000 * len(questions)
+        if not questions:
+            raise ValueError("a round needs at least one question")
         ttl = keys.QUIZ_ROUND_TTL_SECONDS
-        if mode == "chat" and not await self.redis.set(
-            keys.quiz_active(group.id), round_id, nx=True, ex=ttl
-        ):
-            raise RoundBusy(group.id)
         fields: dict[FieldT, EncodableT] = {
             "group": group.id,
             "mode": mode,
@@ -97,10 +95,28 @@ class QuizRounds:
             pipe.hset(keys.quiz_round(round_id), mapping=fields)
             pipe.expire(keys.quiz_round(round_id), ttl)
             await pipe.execute()
+        # The round is stored before the group is claimed, so a claim always names a round.
+        if mode == "chat" and not await self._claim_group(group.id, round_id):
+            await self.redis.delete(keys.quiz_round(round_id))
+            raise RoundBusy(group.id)
         await self.redis.zadd(keys.QUIZ_DUE, {round_id: opened + window})
         found = await self.get(round_id)
         assert found is not None
         return found
+
+    async def _claim_group(self, group_id: str, round_id: str) -> bool:
+        """Make `round_id` the group's running round unless an open round holds the group."""
+        key, ttl = keys.quiz_active(group_id), keys.QUIZ_ROUND_TTL_SECONDS
+        if await self.redis.set(key, round_id, nx=True, ex=ttl):
+            return True
+        holder = await self.active(group_id)
+        held = await self.get(holder) if holder else None
+        if held is not None and held.open:
+            return False
+        # A finished or expired round whose claim was left behind (say, by a crash).
+        if holder:
+            await delete_if_equal(self.redis, key, holder)
+        return bool(await self.redis.set(key, round_id, nx=True, ex=ttl))
 
     async def get(self, round_id: str) -> Round | None:
         """Return the stored round, or None (unknown ids, ids with odd characters)."""
