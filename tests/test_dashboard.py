@@ -53,6 +53,11 @@ async def seed(redis: Redis, settings: Settings) -> None:
         await pipe.execute()
 
 
+def card(label: str, value: int) -> str:
+    """Return the HTML of a dashboard card showing `value`."""
+    return f'<div class="label">{label}</div><div class="value">{value}</div>'
+
+
 async def page(client: TestClient[Any, Any], url: str, cookie: dict[str, str]) -> tuple[int, str]:
     response = await client.get(url, headers=cookie, allow_redirects=False)
     return response.status, await response.text()
@@ -67,8 +72,9 @@ async def test_dashboard_shows_the_numbers_and_ranking(
 
     assert status == 200
     assert "<svg" in html and "每日趋势" in html
-    assert ">12<" in html  # pushes: 6 groups x 2
-    assert ">80<" in html  # views 60+10+5+3+2
+    assert card("推送成功", 12) in html  # 6 groups x 2
+    assert card("阅读次数", 80) in html  # 60+10+5+3+2
+    assert card("回执", 80) in html
     rows = html.split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
     assert "幸福村" in rows[0] and "倒数三名" not in rows[0]
     assert all("倒数三名" in row for row in rows[-3:])
@@ -135,7 +141,7 @@ async def test_dashboard_follows_activity(
         reach.record(pipe, today(settings.timezone), GROUPS[2], Measure.RECEIPTS, 1000)
         await pipe.execute()
     _, after = await page(client, "/console/dashboard?region=城关镇/新河村", cookie)
-    assert ">5<" in before and ">1005<" in after
+    assert card("回执", 5) in before and card("回执", 1005) in after
 
 
 async def test_roles(client: TestClient[Any, Any], redis: Redis, settings: Settings) -> None:
