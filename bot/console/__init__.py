@@ -6,34 +6,27 @@ Other pages join the console with `require(*roles)`, `render(request, template, 
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
-from bot.console import auth, sending, views_calendar, views_groups, views_queue, views_users
-from bot.console.auth import CURRENT_USER, render, require
+if TYPE_CHECKING:
+    from bot.console.auth import CURRENT_USER, render, require
+    from bot.console.routes import setup_console
 
 __all__ = ["CURRENT_USER", "render", "require", "setup_console"]
 
 
-def setup_console(app: web.Application) -> None:
-    """Register the console's routes and its due-item loop."""
-    route = app.router
-    route.add_get("/console/login", auth.login_page)
-    route.add_post("/console/login", auth.login)
-    route.add_post("/console/logout", auth.logout)
-    route.add_get("/console", views_queue.home)
-    route.add_get("/console/items/new", views_queue.new_item)
-    route.add_post("/console/items", views_queue.create_item)
-    route.add_get("/console/items/{id:[0-9]{1,12}}", views_queue.show_item)
-    route.add_post("/console/items/{id:[0-9]{1,12}}", views_queue.save_item)
-    route.add_get("/console/items/{id:[0-9]{1,12}}/edit", views_queue.edit_form)
-    route.add_post("/console/items/{id:[0-9]{1,12}}/{action:[a-z]{1,20}}", views_queue.act)
-    route.add_get("/console/calendar", views_calendar.calendar)
-    route.add_get("/console/groups", views_groups.list_groups)
-    route.add_get("/console/groups/view", views_groups.show_group)
-    route.add_post("/console/groups/save", views_groups.save_group)
-    route.add_get("/console/groups/export", views_groups.export)
-    route.add_post("/console/groups/import", views_groups.import_groups)
-    route.add_get("/console/users", views_users.users_page)
-    route.add_post("/console/users", views_users.add_user)
-    route.add_post("/console/users/toggle", views_users.toggle_user)
-    app.cleanup_ctx.append(sending.due_ctx)
+def __getattr__(name: str) -> Any:
+    """Load the web-facing parts on first use.
+
+    They import bot.web, whose routes import this package, so loading them eagerly here would
+    make `import bot.console.users` (the CLI) depend on the whole web app and close a cycle.
+    """
+    if name in ("CURRENT_USER", "render", "require"):
+        from bot.console import auth
+
+        return getattr(auth, name)
+    if name == "setup_console":
+        from bot.console import routes
+
+        return routes.setup_console
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
