@@ -7,6 +7,7 @@ Supported: headings (#, ##, ###), paragraphs, "- " and "1. " lists, "> " quotes,
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -18,6 +19,7 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
 
 
+@lru_cache(maxsize=256)  # a handful of articles are read over and over
 def to_html(markdown: str) -> Markup:
     """Return `markdown` as safe HTML."""
     blocks: list[str] = []

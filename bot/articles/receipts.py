@@ -8,6 +8,7 @@ import unicodedata
 from datetime import date
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.articles.tracking import count_receipt
 from bot.models import Group
@@ -85,6 +86,11 @@ async def record(
 async def has_receipt(redis: Redis, item_id: str, reader: str) -> bool:
     """Return True when `reader` already acknowledged `item_id`."""
     return bool(await redis.exists(keys.receipt(item_id, reader)))
+
+
+def queue_has_receipt(pipe: Pipeline, item_id: str, reader: str) -> None:
+    """Queue on `pipe` the check whether `reader` acknowledged `item_id` (result: 0 or 1)."""
+    pipe.exists(keys.receipt(item_id, reader))
 
 
 async def class_counts(redis: Redis, item_id: str) -> dict[str, int]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import lru_cache
 
 from redis.asyncio import Redis
 
 from bot.articles.model import PREFIXES, Article
 from bot.content import Entry
 from bot.library import Library
+from bot.render import Renderer
 from bot.store import keys
 
 SCAM_TEMPLATE = "article_scam.md.j2"
@@ -30,7 +32,9 @@ class ArticleStore:
             return None
         if kind == "scam":
             entry = self.library.kb.by_id.get(name)
-            return self._scam_article(entry) if entry and entry.kind == "scam" else None
+            if entry is None or entry.kind != "scam":
+                return None
+            return _scam_article(self.library.render, entry)
         if kind == "console":
             stored = await self.redis.hget(keys.CONSOLE_ARTICLES, item_id)
             return _decode(str(stored)) if stored else None
@@ -43,17 +47,20 @@ class ArticleStore:
             raise ValueError(f"console articles need an id console/<id>, got {article.id!r}")
         await self.redis.hset(keys.CONSOLE_ARTICLES, article.id, _encode(article))
 
-    def _scam_article(self, entry: Entry) -> Article:
-        return Article(
-            id=f"scams/{entry.id}",
-            title=f"警惕{entry.name}",
-            summary=entry.summary,
-            body=self.library.render(SCAM_TEMPLATE, entry=entry),
-            kind="scam",
-            audiences=entry.audiences,
-            scams=(entry.id,),
-            receipt="simple",
-        )
+
+@lru_cache(maxsize=128)
+def _scam_article(render: Renderer, entry: Entry) -> Article:
+    """Return the article of a scam entry (entries never change while the library is loaded)."""
+    return Article(
+        id=f"scams/{entry.id}",
+        title=f"警惕{entry.name}",
+        summary=entry.summary,
+        body=render(SCAM_TEMPLATE, entry=entry),
+        kind="scam",
+        audiences=entry.audiences,
+        scams=(entry.id,),
+        receipt="simple",
+    )
 
 
 def _encode(article: Article) -> str:

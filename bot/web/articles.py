@@ -56,13 +56,12 @@ async def show(request: web.Request) -> web.Response:
     visit = await _visit(request)
     if visit is None:
         return not_found(request)
-    redis = request.app[appkeys.REDIS]
-    if request.method == "GET":  # a HEAD (link checkers, previews) reads nothing
-        async with redis.pipeline(transaction=False) as pipe:
+    async with request.app[appkeys.REDIS].pipeline(transaction=False) as pipe:
+        if request.method == "GET":  # a HEAD (link checkers, previews) reads nothing
             day = local_day(request.app[appkeys.SETTINGS])
             count_view(pipe, day, visit.group, visit.forwarder, visit.reader)
-            await pipe.execute()
-    done = await receipts.has_receipt(redis, visit.item_id, visit.reader)
+        receipts.queue_has_receipt(pipe, visit.item_id, visit.reader)
+        done = bool((await pipe.execute())[-1])
     return _page(request, visit, done=done)
 
 
