@@ -54,7 +54,7 @@ def test_open_a_page_round_then_export_its_winners(
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     assert [row[1] for row in rows[1:]] == ["老周", "小林"]
-    assert rows[1][2] == "三组网格群" and rows[1][3] == rows[2][3]  # a tie, broken by time
+    assert rows[1][2] == "三组网格群" and rows[1][3] == 45 and rows[2][3] == 42  # 5 s slower
 
     unknown = run_cli("quiz", "winners", "abcdef12", "-o", str(tmp_path / "w.csv"), env=env)
     assert unknown.returncode == 2 and "没有找到这一轮答题" in unknown.stderr
