@@ -66,6 +66,9 @@ async def test_page_shows_only_the_owners_groups_with_their_links(
         await links.code_for(redis, PARENTS_B.id, forwarder="li"),
     }
     assert "复制" in html and "<script nonce=" in html
+    # Another owner's code opens their own pack, never li's groups.
+    other = await (await client.get(f"/p/{await packs.owner_code(redis, 'zhao')}")).text()
+    assert ELDERLY.name in other and PARENTS.name not in other and PARENTS_B.name not in other
     nonce = re.search(r'<script nonce="([^"]+)"', html)
     assert nonce and f"'nonce-{nonce.group(1)}'" in page.headers["Content-Security-Policy"]
 
