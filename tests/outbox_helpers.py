@@ -11,7 +11,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.models import Group, GroupKind, PushTarget
-from bot.outbox.worker import OutboxConfig, Worker
+from bot.outbox.config import OutboxConfig
+from bot.outbox.worker import Worker
 from bot.store import keys
 
 # Quick retries and a short visibility timeout, so the tests run in seconds.

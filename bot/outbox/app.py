@@ -12,7 +12,8 @@ from aiohttp import web
 from bot.articles.store import ArticleStore
 from bot.channels.wecom_bot import WECOM_BOT_LINK
 from bot.channels.wecom_robot import ROBOT_CLIENT, RobotClient
-from bot.outbox.worker import OutboxConfig, Worker
+from bot.outbox.config import OutboxConfig
+from bot.outbox.worker import Worker
 from bot.senders import Senders
 from bot.store.groups import GroupRegistry
 from bot.web.appkeys import LIBRARY, REDIS, SETTINGS

@@ -153,6 +153,10 @@ class Outbox:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._enqueue_script = redis.register_script(_ENQUEUE)
+        self._finish = redis.register_script(_FINISH)
+        self._defer = redis.register_script(_DEFER)
+        self._promote = redis.register_script(_PROMOTE)
 
     async def enqueue(self, deliveries: Iterable[Delivery]) -> int:
         """Queue every delivery whose key was never queued; return how many were queued."""
@@ -172,7 +176,7 @@ class Outbox:
         args: list[str | int] = [keys.DELIVERY_TTL_SECONDS]
         for delivery in batch:
             args += [encode(delivery), "1" if delivery.urgent else "0"]
-        return int(await self._redis.eval(_ENQUEUE, len(names), *names, *args))
+        return int(await self._enqueue_script(keys=names, args=args))
 
     async def delivered(self, key: str) -> bool:
         """Return True once the delivery `key` has been sent (or handed to its forward pack)."""
@@ -241,7 +245,7 @@ class Outbox:
             entry.raw, finish.reason, entry.attempts, finish.group_id, finish.health,
             DEAD_LETTERS_KEPT,
         ]  # fmt: skip
-        return bool(await self._redis.eval(_FINISH, len(names), *names, *args))
+        return bool(await self._finish(keys=names, args=args))
 
     async def defer(self, entry: Entry, delay: float, *, failed: bool, skip: int = 0) -> bool:
         """Move `entry` to the delayed set for `delay` seconds (one more attempt if `failed`);
@@ -257,10 +261,10 @@ class Outbox:
             member,
             max(0, int(delay * 1000)),
         ]
-        return bool(await self._redis.eval(_DEFER, len(names), *names, *args))
+        return bool(await self._defer(keys=names, args=args))
 
     async def promote(self, limit: int = 1000) -> float | None:
         """Move due deliveries back to their stream; return seconds until the next is due."""
         names = [keys.OUTBOX_DELAYED, *STREAMS]
-        wait = int(await self._redis.eval(_PROMOTE, len(names), *names, limit))
+        wait = int(await self._promote(keys=names, args=[limit]))
         return None if wait < 0 else wait / 1000

@@ -1,10 +1,11 @@
 """Sender workers: every instance reads the outbox streams as one consumer of the group.
 
 Each entry runs as its own task, so a slow or rate-limited target never holds up the others.
-Sends to a paced target (a WeCom robot, the smart bot) take turns within this instance: while
-one is in flight, the others wait in the delayed set at the target's pace instead of holding a
-task. Retries back off exponentially; after `max_attempts` failures, or at once when retrying
-cannot help, a delivery is parked in the dead-letter stream with its reason. Entries a dead
+Sends to a paced target (a WeCom robot, the smart bot) take turns in a lane within this
+instance, in arrival order, under the shared limiter; a lane holds entries only for half the
+visibility timeout, and a longer backlog waits in the delayed set instead. Retries back off
+exponentially; after `max_attempts` failures, or at once when retrying cannot help, a delivery
+is parked in the dead-letter stream with its reason. Entries a dead
 instance held are taken over with XAUTOCLAIM once idle longer than `visibility`.
 
 Exactly once: the state key is checked before a send, and the record, the acknowledgement and
@@ -22,7 +23,8 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,59 +32,22 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot.models import Delivery, Group
+from bot.outbox.config import OutboxConfig
 from bot.outbox.health import broken
 from bot.outbox.queue import STREAMS, Entry, Finish, Outbox, decode
-from bot.senders import Broken, Busy, Park, Senders, Transient
-from bot.settings import SettingsError
+from bot.senders import Broken, Busy, Park, Senders, Sent, Transient
 from bot.store import keys, reach
 from bot.store.reach import Measure
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxConfig:
-    """How hard the senders try; read from OUTBOX_* environment variables."""
-
-    concurrency: int = 32
-    max_attempts: int = 5
-    retry_base: float = 10.0
-    retry_cap: float = 1800.0
-    visibility: float = 120.0
-    block: float = 1.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> OutboxConfig:
-        """Read OUTBOX_CONCURRENCY, _MAX_ATTEMPTS, _RETRY_BASE, _RETRY_CAP, _VISIBILITY."""
-        d = cls()
-        return cls(
-            concurrency=int(_number(env, "OUTBOX_CONCURRENCY", d.concurrency, 1, 1000)),
-            max_attempts=int(_number(env, "OUTBOX_MAX_ATTEMPTS", d.max_attempts, 1, 100)),
-            retry_base=_number(env, "OUTBOX_RETRY_BASE", d.retry_base, 0.01, 3600),
-            retry_cap=_number(env, "OUTBOX_RETRY_CAP", d.retry_cap, 0.01, 86400),
-            visibility=_number(env, "OUTBOX_VISIBILITY", d.visibility, 0.1, 86400),
-        )
-
-
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(name, raw, "must be a number") from None
-    if not low <= value <= high:
-        raise SettingsError(name, raw, f"must be between {low:g} and {high:g}")
-    return value
-
-
 @dataclass
 class _Lane:
-    """Turn-taking of one paced target within this instance."""
+    """Sends to one paced target: one at a time in this instance, in arrival order."""
 
-    busy: bool = False
-    next_at: float = 0.0
+    waiting: deque[tuple[Entry, Delivery, Group, float]] = field(default_factory=deque)
+    running: bool = False
 
 
 def consumer_name() -> str:
@@ -101,10 +66,8 @@ class Worker:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _lanes: dict[str, _Lane] = field(default_factory=dict)
 
-    @property
-    def outbox(self) -> Outbox:
-        """Return the queue this worker serves."""
-        return Outbox(self.redis)
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.redis)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set, then let in-flight sends finish (or hand them back)."""
@@ -200,8 +163,12 @@ class Worker:
 
     async def _handle(self, entry: Entry) -> None:
         """Send one entry and record how it ended; never raises."""
+        await self._guarded(entry, self._process(entry))
+
+    async def _guarded(self, entry: Entry, work: Awaitable[None]) -> None:
+        """Await `work` for `entry`; a failure leaves it pending or schedules a retry."""
         try:
-            await self._process(entry)
+            await work
         except RedisError as error:  # the entry stays pending and is taken over later
             log.warning("outbox entry %s: Redis failed: %s", entry.entry_id, type(error).__name__)
         except Exception:
@@ -221,48 +188,72 @@ class Worker:
         group = await self.senders.registry.get(delivery.group_id)
         if group is None:
             await self._park(entry, delivery, None, "这个群已从群登记中删除。")
+        elif pace := self.senders.pace(group):
+            await self._queue(entry, delivery, group, pace)
+        else:
+            await self._send(entry, delivery, group)
+
+    async def _queue(self, entry: Entry, delivery: Delivery, group: Group, pace: float) -> None:
+        """Send through the group's lane; a backlog too long to hold waits in Redis instead."""
+        lane = self._lanes.setdefault(group.id, _Lane())
+        backlog = len(lane.waiting) + lane.running
+        if backlog * pace > self._hold_limit:
+            await self.outbox.defer(entry, backlog * pace / 2, failed=False)
             return
-        pace = self.senders.pace(group)
-        lane = self._lanes.setdefault(group.id, _Lane()) if pace else None
-        if lane is not None and lane.busy:
-            await self._pace(entry, lane, pace)
+        loop = asyncio.get_running_loop()
+        lane.waiting.append((entry, delivery, group, loop.time()))
+        if lane.running:
             return
-        if lane is not None:
-            lane.busy = True
+        lane.running = True
         try:
-            await self._send(entry, delivery, group, lane, pace)
+            while lane.waiting:
+                held, waiting_delivery, waiting_group, since = lane.waiting.popleft()
+                if loop.time() - since > self._hold_limit:  # soon idle enough to be taken over
+                    await self.outbox.defer(held, pace, failed=False)
+                    continue
+                work = self._send(held, waiting_delivery, waiting_group, in_lane=True)
+                await self._guarded(held, work)
         finally:
-            if lane is not None:
-                lane.busy = False
+            lane.running = False
+            if not lane.waiting:
+                self._lanes.pop(group.id, None)
+
+    @property
+    def _hold_limit(self) -> float:
+        """Return how long an entry may wait in this instance before going back to Redis."""
+        return self.config.visibility / 2
 
     async def _send(
-        self, entry: Entry, delivery: Delivery, group: Group, lane: _Lane | None, pace: float
+        self, entry: Entry, delivery: Delivery, group: Group, *, in_lane: bool = False
     ) -> None:
-        try:
-            sent = await self.senders.send(delivery, group, entry.skip)
-        except Broken as refused:
-            log.warning("group %s: push target broken: %s", group.id, refused.reason)
-            await self._park(entry, delivery, group, refused.reason, health=broken(refused.reason))
-        except Park as parked:
-            await self._park(entry, delivery, group, parked.reason)
-        except Busy as busy:
-            if lane is not None:
-                lane.next_at = max(lane.next_at, asyncio.get_running_loop().time() + busy.after)
-            await self.outbox.defer(entry, busy.after + random.uniform(0, pace), failed=False)
-        except Transient as failure:
-            await self._retry(entry, f"发送失败（{failure}）", failure.skip)
-        else:
-            measure = Measure.PUSHES_SENT.value if sent.counted else ""
-            counters = _reach(self.senders, group) if sent.counted else ()
-            finish = Finish("sent", group.id, measure, counters, feed=sent.feed)
-            if not await self.outbox.finish(entry, finish):
-                log.warning("delivery %s was recorded by another sender first", delivery.key)
+        while True:
+            try:
+                sent = await self.senders.send(delivery, group, entry.skip)
+            except Busy as busy:
+                if in_lane and busy.after <= self._hold_limit / 2:
+                    await asyncio.sleep(busy.after)  # the slot frees at a time Redis computed
+                    continue
+                await self.outbox.defer(entry, busy.after, failed=False)
+                return
+            except Broken as refused:
+                log.warning("group %s: push target broken: %s", group.id, refused.reason)
+                health = broken(refused.reason)
+                await self._park(entry, delivery, group, refused.reason, health=health)
+            except Park as parked:
+                await self._park(entry, delivery, group, parked.reason)
+            except Transient as failure:
+                await self._retry(entry, f"发送失败（{failure}）", failure.skip)
+            else:
+                await self._record(entry, delivery, group, sent)
+            return
 
-    async def _pace(self, entry: Entry, lane: _Lane, pace: float) -> None:
-        """Put `entry` back until its turn on a paced target that is busy in this instance."""
-        now = asyncio.get_running_loop().time()
-        lane.next_at = max(lane.next_at, now) + pace
-        await self.outbox.defer(entry, lane.next_at - now, failed=False)
+    async def _record(self, entry: Entry, delivery: Delivery, group: Group, sent: Sent) -> None:
+        """Record a successful send, with its reach, in the script that acknowledges it."""
+        measure = Measure.PUSHES_SENT.value if sent.counted else ""
+        counters = _reach(self.senders, group) if sent.counted else ()
+        finish = Finish("sent", group.id, measure, counters, feed=sent.feed)
+        if not await self.outbox.finish(entry, finish):
+            log.warning("delivery %s was recorded by another sender first", delivery.key)
 
     async def _retry(self, entry: Entry, reason: str, skip: int) -> None:
         """Try again after an exponential backoff, or park after the last attempt."""
