@@ -31,7 +31,3 @@ class Article:
     scams: tuple[str, ...] = ()
     receipt: ReceiptKind = "none"
     date: date | None = None
-
-    def for_kind(self, group_kind: str) -> bool:
-        """Return True when the article is meant for groups of `group_kind`."""
-        return "all" in self.audiences or group_kind in self.audiences
