@@ -77,6 +77,7 @@ def test_loader_names_file_line_field_and_reason(tmp_path: Path) -> None:
         ("---\ntitle: [unclosed\n---\nbody", "-"),
         (GOOD.split("---\n## ")[0] + "---\n", "body"),
         (GOOD.replace("title: 冒充老师收费的骗局\n", ""), "title"),
+        (GOOD.replace("2026-11-20", "2026-11-20 08:00:00"), "date"),
     ],
 )
 def test_loader_refuses_broken_files(tmp_path: Path, text: str, field: str) -> None:

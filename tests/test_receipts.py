@@ -91,7 +91,17 @@ async def test_class_receipt_stores_only_the_class(
     assert await counted(redis, "group", PARENTS.id) == 1
 
 
-@pytest.mark.parametrize("bad", ["", "三年级", "<script>班", "一" * 30 + "班", "13800138000"])
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("三年级2班", "三年级2班"), ("初二（3）班", "初二(3)班"), ("2023级 1班", "2023级1班")],
+)
+def test_class_names_are_normalised(typed: str, stored: str) -> None:
+    assert receipts.clean_class(typed) == stored
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "三年级", "<script>班", "一" * 30 + "班", "13800138000", "13800138000班"]
+)
 async def test_bad_class_is_explained_and_nothing_counted(
     client: Client, redis: Redis, library: Library, bad: str
 ) -> None:

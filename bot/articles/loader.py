@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +111,9 @@ def _field_problem(name: str, value: Any, scam_ids: set[str]) -> str | None:
     if name == "receipt":
         ok = value is None or value in RECEIPT_KINDS
         return None if ok else f"expected one of {list(RECEIPT_KINDS)}"
-    # date: YAML reads an unquoted YYYY-MM-DD as a date
-    return None if isinstance(value, date) else "expected a date YYYY-MM-DD"
+    # date: YAML reads an unquoted YYYY-MM-DD as a date (and a time after it as a datetime)
+    plain_date = isinstance(value, date) and not isinstance(value, datetime)
+    return None if plain_date else "expected a date YYYY-MM-DD"
 
 
 def _text(value: Any, limit: int) -> str | None:

@@ -18,6 +18,7 @@ from bot.store import keys
 REPLY_WINDOW_SECONDS = 3 * 24 * 3600
 CLASS_MAX_CHARS = 16
 # "三年级2班", "初二（3）班", "高一1班", "5班": Chinese, digits, letters, brackets; ends with 班.
+_LONG_NUMBER = re.compile(r"\d{5}")
 _CLASS = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9()-]{0,15}班$")
 
 
@@ -30,7 +31,8 @@ def clean_class(raw: str) -> str:
     text = unicodedata.normalize("NFKC", raw).strip().replace(" ", "")
     if not text:
         raise BadClass("请填写孩子所在的班级，例如“三年级2班”。")
-    if len(text) > CLASS_MAX_CHARS or not _CLASS.match(text):
+    # Five digits in a row is a phone or ID number fragment, never a class ("2023级1班" is fine).
+    if len(text) > CLASS_MAX_CHARS or not _CLASS.match(text) or _LONG_NUMBER.search(text):
         raise BadClass(f"班级请写成“三年级2班”这样的格式，不超过{CLASS_MAX_CHARS}个字。")
     return text
 
