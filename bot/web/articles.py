@@ -96,13 +96,11 @@ async def receipt(request: web.Request) -> web.Response:
 
 async def _visit(request: web.Request) -> Visit | None:
     """Return the article, link target and reader of this request, or None for no article."""
+    redis = request.app[appkeys.REDIS]
     item_id = f"{request.match_info['prefix']}/{request.match_info['name']}"
-    article = await ArticleStore(request.app[appkeys.LIBRARY], request.app[appkeys.REDIS]).get(
-        item_id
-    )
+    article = await ArticleStore(request.app[appkeys.LIBRARY], redis).get(item_id)
     if article is None:
         return None
-    redis = request.app[appkeys.REDIS]
     code = request.query.get("g", "")
     target = await links.resolve(redis, code) if code else None
     group = await GroupRegistry(redis).get(target.group_id) if target else None
