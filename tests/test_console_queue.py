@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.articles.store import ArticleStore
+from bot.channels.simulator import PRIVATE
 from bot.console import audit, sending
 from bot.console.queue import Queue
 from bot.library import Library
@@ -232,6 +233,21 @@ async def test_audit_log_is_for_admins_only(client: Client, redis: Redis) -> Non
     assert "操作日志" not in page and "修改记录" in page
     await log_in(client, "admin")
     page = await (await client.get(f"/console/items/{item}")).text()
-    assert "操作日志" in page and ">create<" in page
+    assert "操作日志" in page and "<td>zhang</td><td>新建</td>" in page
     page = await (await client.get("/console/users")).text()
-    assert "zhang" in page and "login" in page
+    assert "<td>zhang</td><td>登录</td>" in page
+
+
+async def test_residents_questions_show_escaped_on_the_dashboard(
+    client: Client, redis: Redis
+) -> None:
+    await _setup(redis)
+    question = "<script>alert('x')</script> 我家的猫今天不吃饭"
+    response = await client.post(
+        "/api/sim/messages", json={"group": PRIVATE, "user": "村民", "text": question}
+    )
+    assert response.status == 200
+    await log_in(client, "zhang")
+    page = await (await client.get("/console/dashboard")).text()
+    assert "&lt;script&gt;alert(" in page
+    assert "<script>alert(" not in page

@@ -131,6 +131,11 @@ async def test_alert_from_draft_to_receipt(base_url: str, page: Page, redis: Red
     await page.click("button:has-text('立即发送')")
     await expect(page.locator(".state")).to_have_text("已发送")
     await _shot(page, "05-sent")
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await page.goto(f"{base_url}/console")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await _shot(page, "05-phone-queue")
+    await page.set_viewport_size({"width": 1100, "height": 900})
 
     # The push arrives in the simulator's village group as an article card.
     await page.goto(f"{base_url}/sim")

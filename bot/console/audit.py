@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from bot.store import keys
 
 MAX_ENTRIES = 100_000
+MAX_PER_SUBJECT = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +26,19 @@ class AuditEntry:
 
 
 async def record(redis: Redis, user: str, action: str, subject: str, detail: str = "") -> None:
-    """Append one action to the audit log."""
+    """Append one action to the audit log and to its subject's own log."""
     fields: dict[Any, Any] = {"user": user, "action": action, "subject": subject, "detail": detail}
-    await redis.xadd(keys.CONSOLE_AUDIT, fields, maxlen=MAX_ENTRIES, approximate=True)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xadd(keys.CONSOLE_AUDIT, fields, maxlen=MAX_ENTRIES, approximate=True)
+        if subject:
+            pipe.xadd(keys.console_audit_of(subject), fields, maxlen=MAX_PER_SUBJECT)
+        await pipe.execute()
 
 
 async def recent(redis: Redis, count: int = 200, subject: str | None = None) -> list[AuditEntry]:
-    """Return the newest entries first, optionally only those about `subject`."""
-    raw = await redis.xrevrange(keys.CONSOLE_AUDIT, count=count)
+    """Return the newest entries first: all of them, or only those about `subject`."""
+    stream = keys.CONSOLE_AUDIT if subject is None else keys.console_audit_of(subject)
+    raw = await redis.xrevrange(stream, count=count)
     stored = cast(list[tuple[str, dict[str, str]]], raw)
     return [
         AuditEntry(
@@ -43,5 +49,4 @@ async def recent(redis: Redis, count: int = 200, subject: str | None = None) -> 
             detail=fields.get("detail", ""),
         )
         for entry_id, fields in stored
-        if subject is None or fields.get("subject") == subject
     ]

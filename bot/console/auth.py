@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.console import audit
 from bot.console.csrf import hidden_field, presented_token, token_matches
+from bot.console.queue import ACTION_NAMES
 from bot.console.sessions import COOKIE, SESSION_SECONDS, Session, close_session, load_session
 from bot.console.sessions import open_session as start_session
 from bot.console.users import ROLES, User, UserStore
@@ -99,9 +102,19 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
         csrf_field=lambda: hidden_field(session.csrf if session else ""),
         csrf_token=session.csrf if session else "",
         path=request.path,
+        local_time=functools.partial(local_time, timezone=request.app[SETTINGS].timezone),
+        action_names=ACTION_NAMES,
         **context,
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+def local_time(value: str | datetime, timezone: str) -> str:
+    """Return an ISO time or aware datetime as local "YYYY-MM-DD HH:MM" ("" stays "")."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from bot.console import audit
+from bot.models import GroupKind
 from bot.store import keys
 
 STATES: dict[str, str] = {
@@ -37,6 +38,19 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "urgent": (("draft", "review", "approved", "rejected"), "sent", "紧急直发"),
 }
 EDITABLE = ("draft", "rejected")
+# Audit actions in Chinese, for the logs officers read.
+ACTION_NAMES: dict[str, str] = {
+    **{action: name for action, (_, _, name) in TRANSITIONS.items()},
+    "create": "新建",
+    "edit": "修改",
+    "delivered": "已交给发送队列",
+    "login": "登录",
+    "group-edit": "修改群",
+    "group-import": "导入群",
+    "user-add": "新建账号",
+    "user-disable": "停用账号",
+    "user-enable": "启用账号",
+}
 LIMITS = {"title": 64, "summary": 200, "body": 4000, "comment": 500}
 
 # Replace the stored item only if it is still the version the caller read.
@@ -64,6 +78,15 @@ class Audience:
     def empty(self) -> bool:
         """Return True when the audience selects nobody."""
         return not (self.kinds or self.region or self.groups)
+
+    def describe(self) -> str:
+        """Return the audience in Chinese ("村民群 · 城关镇 · 另加 2 个指定群")."""
+        parts = ["、".join(GroupKind(k).label for k in self.kinds)] if self.kinds else []
+        if self.region:
+            parts.append(self.region)
+        if self.groups:
+            parts.append(f"{'另加' if parts else ''}{len(self.groups)} 个指定群")
+        return " · ".join(parts) or "未选择"
 
     def selector(self) -> str:
         """Return the campaign selector text ("kind=village,region=城关镇,group=ID")."""

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.articles.model import Article
 from bot.articles.store import ArticleStore
@@ -103,7 +104,12 @@ async def send_due(redis: Redis, library: Library, timezone: str, now: float) ->
         if item is None or item.state != "scheduled":
             await redis.zrem(keys.CONSOLE_DUE, item_id)
             continue
-        groups = await send(redis, library, timezone, item)
+        try:
+            groups = await send(redis, library, timezone, item)
+        except QueueError as exc:
+            log.error("console item %s cannot be sent at its time: %s", item_id, exc)
+            await redis.zrem(keys.CONSOLE_DUE, item_id)
+            continue
         # Whoever removes the entry records the send; the deliveries themselves are idempotent.
         if await redis.zrem(keys.CONSOLE_DUE, item_id):
             moved = await queue.move(item, "send", SYSTEM_USER, "")
@@ -126,6 +132,6 @@ async def _due_loop(app: web.Application) -> None:
     while True:
         try:
             await send_due(redis, library, timezone, time.time())
-        except (QueueError, ConnectionError, OSError):
+        except (QueueError, RedisError, OSError):
             log.exception("console due-item loop failed; retrying")
         await asyncio.sleep(DUE_POLL_SECONDS)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
+import secrets
 from dataclasses import dataclass, replace
 
 from argon2 import PasswordHasher
@@ -108,7 +110,7 @@ class UserStore:
         """Return the enabled account when `password` is right, else None."""
         user = await self.get(name)
         # Hash even for unknown names so timing does not reveal which names exist.
-        hashed = user.password_hash if user else _DUMMY_HASH
+        hashed = user.password_hash if user else _dummy_hash()
         try:
             await asyncio.to_thread(_HASHER.verify, hashed, password)
         except (VerificationError, InvalidHashError):
@@ -126,7 +128,9 @@ class UserStore:
         return updated
 
 
-_DUMMY_HASH = _HASHER.hash("not-a-real-password")
+@functools.cache
+def _dummy_hash() -> str:
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 def _encode(user: User) -> str:

@@ -71,12 +71,7 @@ async def list_groups(request: web.Request) -> web.StreamResponse:
 @require()
 async def show_group(request: web.Request) -> web.StreamResponse:
     """Show one group with its reach over the last 30 days, and the edit form for editors."""
-    group = await _group(request)
-    redis = request.app[REDIS]
-    reach = await totals(redis, _days(request), "group", group.id)
-    health = (await group_health(redis)).get(group.id)
-    has_key = await GroupRegistry(redis).robot_key(group.id) is not None
-    return _group_page(request, group, reach, health, has_key)
+    return await _group_page(request, await _group(request))
 
 
 @require(*EDITORS)
@@ -107,9 +102,9 @@ async def save_group(request: web.Request) -> web.StreamResponse:
             await clear_health(redis, group.id)
         await registry.put(updated)
     except forms.FormError as exc:
-        return await _refused(request, group, str(exc))
+        return await _group_page(request, group, str(exc))
     except InvalidGroup as exc:
-        return await _refused(
+        return await _group_page(
             request, group, f"保存失败：{_FIELD_NAMES.get(exc.field, exc.field)}填写不对。"
         )
     user = request[CURRENT_USER].name
@@ -188,22 +183,17 @@ def _days(request: web.Request) -> list[date]:
     return [today - timedelta(days=n) for n in range(REACH_DAYS)]
 
 
-def _group_page(
-    request: web.Request,
-    group: Group,
-    reach: dict[Measure, int],
-    health: object,
-    has_key: bool,
-    error: str = "",
-) -> web.Response:
+async def _group_page(request: web.Request, group: Group, error: str = "") -> web.Response:
+    """Render one group: reach, health, and the edit form (robot key never shown)."""
+    redis = request.app[REDIS]
     response = render(
         request,
         "console/group.html.j2",
         group=group,
-        reach=reach,
+        reach=await totals(redis, _days(request), "group", group.id),
         measures=Measure,
-        health=health,
-        has_key=has_key,
+        health=(await group_health(redis)).get(group.id),
+        has_key=await GroupRegistry(redis).robot_key(group.id) is not None,
         kinds=forms.KIND_CHOICES,
         targets=TARGETS,
         can_edit=request[CURRENT_USER].role in EDITORS,
@@ -212,14 +202,6 @@ def _group_page(
     if error:
         response.set_status(400)
     return response
-
-
-async def _refused(request: web.Request, group: Group, error: str) -> web.Response:
-    redis = request.app[REDIS]
-    reach = await totals(redis, _days(request), "group", group.id)
-    health = (await group_health(redis)).get(group.id)
-    has_key = await GroupRegistry(redis).robot_key(group.id) is not None
-    return _group_page(request, group, reach, health, has_key, error)
 
 
 async def _list_error(request: web.Request, error: str) -> web.Response:

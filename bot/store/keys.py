@@ -246,3 +246,8 @@ def console_failures(scope: str, who: str) -> str:
 def console_history(item_id: str) -> str:
     """List of every saved version of a queue item, oldest first."""
     return f"{PREFIX}:{{console}}:history:{item_id}"
+
+
+def console_audit_of(subject: str) -> str:
+    """Stream of the audit entries about one subject (a queue item, a group, a user)."""
+    return f"{PREFIX}:{{console}}:audit:{subject}"
