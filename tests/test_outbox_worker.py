@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 
@@ -158,12 +159,16 @@ async def test_a_broken_robot_key_parks_at_once_and_flags_the_group(
     assert health["robot-test"].state == "broken" and "机器人" in health["robot-test"].reason
     [(_, reason, attempts)] = await outbox.dead_letters()
     assert attempts == 0 and reason == health["robot-test"].reason
-    # a working key again: the next push clears the flag
+    # the officer fixes the robot and sends the parked push again: it goes out, the flag clears
     fake.removed.clear()
-    await outbox.enqueue([Delivery("c:r:4", "robot-test", body="恢复")])
+    parked = Delivery("c:r:3", "robot-test", body="提醒")
+    assert await outbox.requeue(parked)
+    assert not await outbox.requeue(parked)  # queued now, not parked
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered("c:r:4"))
+        await settle(lambda: outbox.delivered("c:r:3"))
+    assert fake.texts(KEY) == ["提醒"]
     assert await group_health(redis) == {}
+    assert not await outbox.requeue(parked)  # a sent delivery is never queued again
 
 
 async def test_groups_that_cannot_be_pushed_to_are_parked_with_a_reason(
@@ -223,13 +228,16 @@ async def test_xautoclaim_recovers_what_a_crashed_consumer_held(
     assert (await redis.xpending(keys.OUTBOX_NORMAL, keys.OUTBOX_GROUP))["pending"] == 0
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_a_200_message_backlog_to_one_robot_gets_no_45009(
-    redis: Redis, senders: Senders, fake: FakeWeComRobot
+    redis: Redis, senders: Senders, fake: FakeWeComRobot, workers: int
 ) -> None:
     await _register(senders, robot_group())
     outbox = Outbox(redis)
     await outbox.enqueue(Delivery(f"b:{n}", "robot-test", body=f"第{n}条提醒") for n in range(200))
-    async with running(Worker(redis, senders, FAST)):
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(workers):  # two workers share the robot only through Redis
+            await stack.enter_async_context(running(Worker(redis, senders, FAST)))
         await settle(lambda: _all_sent(outbox, 200), timeout=60)
     assert fake.answers[45009] == 0
     assert sorted(fake.texts(KEY)) == sorted(f"第{n}条提醒" for n in range(200))

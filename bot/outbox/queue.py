@@ -103,6 +103,15 @@ return math.max(0, tonumber(next[2]) - now)
 """
 
 
+# KEYS: state, stream. ARGV: delivery JSON, state ttl. Queues a parked delivery again.
+_REQUEUE = """
+if redis.call('GET', KEYS[1]) ~= 'parked' then return 0 end
+redis.call('SET', KEYS[1], 'queued', 'EX', ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'd', ARGV[1], 'n', '0')
+return 1
+"""
+
+
 def encode(delivery: Delivery) -> str:
     """Return the delivery as the JSON stored in stream entries."""
     return json.dumps(asdict(delivery), ensure_ascii=False, separators=(",", ":"))
@@ -157,6 +166,7 @@ class Outbox:
         self._finish = redis.register_script(_FINISH)
         self._defer = redis.register_script(_DEFER)
         self._promote = redis.register_script(_PROMOTE)
+        self._requeue = redis.register_script(_REQUEUE)
 
     async def enqueue(self, deliveries: Iterable[Delivery]) -> int:
         """Queue every delivery whose key was never queued; return how many were queued."""
@@ -226,6 +236,13 @@ class Outbox:
             stored = {str(name): str(value) for name, value in (fields or {}).items()}
             letters.append((decode(stored["d"]), stored["reason"], int(stored["n"])))
         return letters
+
+    async def requeue(self, delivery: Delivery) -> bool:
+        """Queue a parked delivery once more (after its group was fixed); False if not parked."""
+        stream = STREAMS[0] if delivery.urgent else STREAMS[1]
+        names = [keys.delivery_state(delivery.key), stream]
+        args: list[str | int] = [encode(delivery), keys.DELIVERY_TTL_SECONDS]
+        return bool(await self._requeue(keys=names, args=args))
 
     async def finish(self, entry: Entry, finish: Finish) -> bool:
         """Record, acknowledge and count `entry` atomically; False if it was recorded before."""

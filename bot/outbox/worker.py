@@ -48,6 +48,9 @@ class _Lane:
 
     waiting: deque[tuple[Entry, Delivery, Group, float]] = field(default_factory=deque)
     running: bool = False
+    # When the last entry sent back to Redis for lack of room is due: the next goes one pace
+    # later, so a long backlog returns at the target's pace instead of all at once.
+    overflow_at: float = 0.0
 
 
 def consumer_name() -> str:
@@ -65,6 +68,9 @@ class Worker:
     name: str = field(default_factory=consumer_name)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _lanes: dict[str, _Lane] = field(default_factory=dict)
+    # Entries this worker holds (id -> stream), kept from idling into XAUTOCLAIM's reach.
+    _held: dict[str, str] = field(default_factory=dict)
+    _laned: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.redis)
@@ -78,6 +84,7 @@ class Worker:
             try:
                 if loop.time() >= claim_at:
                     await self._ensure_group()
+                    await self._heartbeat()
                     self._start(await self._autoclaim())
                     claim_at = loop.time() + max(0.05, self.config.visibility / 4)
                 wait = await self.outbox.promote()
@@ -90,6 +97,7 @@ class Worker:
 
     def _start(self, entries: list[Entry]) -> None:
         for entry in entries:
+            self._held[entry.entry_id] = entry.stream
             task = asyncio.create_task(self._handle(entry))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -163,9 +171,21 @@ class Worker:
 
     async def _handle(self, entry: Entry) -> None:
         """Send one entry and record how it ended; never raises."""
-        await self._guarded(entry, self._process(entry))
+        try:
+            await self._guarded(entry, self._process(entry))
+        finally:
+            if entry.entry_id not in self._laned:
+                self._held.pop(entry.entry_id, None)
 
-    async def _guarded(self, entry: Entry, work: Awaitable[None]) -> None:
+    async def _heartbeat(self) -> None:
+        """Reset the idle time of every entry still held here, so no live send is taken over."""
+        for stream in STREAMS:
+            ids: list[Any] = [i for i, held in self._held.items() if held == stream]
+            for start in range(0, len(ids), 500):
+                await self.redis.xclaim(stream, keys.OUTBOX_GROUP, self.name, 0,
+                                        ids[start : start + 500], justid=True)  # fmt: skip
+
+    async def _guarded(self, entry: Entry, work: Awaitable[object]) -> None:
         """Await `work` for `entry`; a failure leaves it pending or schedules a retry."""
         try:
             await work
@@ -197,25 +217,32 @@ class Worker:
         """Send through the group's lane; a backlog too long to hold waits in Redis instead."""
         lane = self._lanes.setdefault(group.id, _Lane())
         backlog = len(lane.waiting) + lane.running
-        if backlog * pace > self._hold_limit:
-            await self.outbox.defer(entry, backlog * pace / 2, failed=False)
-            return
         loop = asyncio.get_running_loop()
-        lane.waiting.append((entry, delivery, group, loop.time()))
+        now = loop.time()
+        if backlog * pace > self._hold_limit:
+            lane.overflow_at = max(lane.overflow_at, now + backlog * pace) + pace
+            await self.outbox.defer(entry, lane.overflow_at - now, failed=False)
+            return
+        lane.waiting.append((entry, delivery, group, now))
+        self._laned.add(entry.entry_id)
         if lane.running:
             return
         lane.running = True
         try:
             while lane.waiting:
                 held, waiting_delivery, waiting_group, since = lane.waiting.popleft()
-                if loop.time() - since > self._hold_limit:  # soon idle enough to be taken over
-                    await self.outbox.defer(held, pace, failed=False)
-                    continue
-                work = self._send(held, waiting_delivery, waiting_group, in_lane=True)
-                await self._guarded(held, work)
+                if loop.time() - since > self._hold_limit:  # behind (a shared robot): to Redis
+                    work: Awaitable[object] = self.outbox.defer(held, pace, failed=False)
+                else:
+                    work = self._send(held, waiting_delivery, waiting_group, in_lane=True)
+                try:
+                    await self._guarded(held, work)
+                finally:
+                    self._laned.discard(held.entry_id)
+                    self._held.pop(held.entry_id, None)
         finally:
             lane.running = False
-            if not lane.waiting:
+            if not lane.waiting and lane.overflow_at <= loop.time():
                 self._lanes.pop(group.id, None)
 
     @property
