@@ -63,7 +63,8 @@ class Busy(Exception):
 
 
 class Transient(Exception):
-    """A failure worth retrying (network, 5xx, WeCom busy); `skip` parts had gone out."""
+    """A failure worth retrying (network, 5xx, WeCom busy), said in Chinese for officers;
+    `skip` parts of the message had gone out."""
 
     def __init__(self, reason: str, skip: int = 0) -> None:
         super().__init__(reason)
@@ -166,7 +167,10 @@ class Senders:
         except RetryLater as later:
             if _NO_SLOT in str(later):
                 raise Busy(later.after) from None
-            raise Transient(str(later), skip=later.delivered) from None
+            detail = str(later).split(": ", 1)[-1]  # "retry in 1.0s: HTTP 502" -> "HTTP 502"
+            raise Transient(
+                f"企业微信暂时没有正常响应（{detail}）", skip=later.delivered
+            ) from None
         return Sent()
 
     async def _smart_bot(self, group: Group, payload: PushPayload) -> Sent:
@@ -180,8 +184,8 @@ class Senders:
             raise Park("这个群还没有和智能机器人说过话，企业微信不允许主动推送。") from None
         except WindowFull as full:
             raise Busy(full.after) from None
-        except LinkLost as lost:
-            raise Transient(str(lost)) from None
+        except LinkLost:
+            raise Transient("本实例没有连着智能机器人，稍后由连着的实例重试") from None
         return Sent()
 
 

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from bot.articles import packs, receipts
 from bot.articles.store import ArticleStore
-from bot.channels.wecom_robot import RobotClient, RobotConfig
+from bot.channels.wecom_robot import RobotClient, RobotConfig, markdown_payloads
 from bot.library import Library
 from bot.models import Delivery, Group, GroupKind, PushTarget
 from bot.outbox import Outbox, group_health
@@ -142,6 +142,23 @@ async def test_a_transient_failure_is_retried_and_then_sent(
         await settle(lambda: outbox.delivered("c:r:2"))
     assert fake.texts(KEY) == ["退款先核实"]
     assert await outbox.dead_letters() == []
+
+
+async def test_a_long_push_resumes_after_the_parts_already_sent(
+    redis: Redis, senders: Senders, fake: FakeWeComRobot
+) -> None:
+    await _register(senders, robot_group())
+    paragraphs = [f"第{n}段：" + "陌生来电说你涉嫌洗钱，要求转账到安全账户，一律是诈骗。" * 12
+                  for n in range(6)]  # fmt: skip
+    body = "\n\n".join(paragraphs)  # about 6 KB: more than one markdown message
+    fake.fail_next(2, 502, after=1)  # the first part goes out, the second fails both tries
+    outbox = Outbox(redis)
+    await outbox.enqueue([Delivery("c:long", "robot-test", body=body)])
+    async with running(Worker(redis, senders, FAST)):
+        await settle(lambda: outbox.delivered("c:long"))
+    expected = [message["markdown"]["content"] for message in markdown_payloads(body)]
+    assert len(expected) >= 2
+    assert fake.texts(KEY) == expected  # each part once, in order, none repeated
 
 
 async def test_a_broken_robot_key_parks_at_once_and_flags_the_group(

@@ -193,7 +193,10 @@ class Worker:
             log.warning("outbox entry %s: Redis failed: %s", entry.entry_id, type(error).__name__)
         except Exception:
             log.exception("outbox entry %s: unexpected failure", entry.entry_id)
-            await self._retry(entry, "发送时出现内部错误", 0)
+            try:
+                await self._retry(entry, "发送时出现内部错误", 0)
+            except RedisError as error:  # still pending: taken over after the timeout
+                log.warning("outbox entry %s: no retry scheduled: %s", entry.entry_id, error)
 
     async def _process(self, entry: Entry) -> None:
         try:
@@ -269,7 +272,7 @@ class Worker:
             except Park as parked:
                 await self._park(entry, delivery, group, parked.reason)
             except Transient as failure:
-                await self._retry(entry, f"发送失败（{failure}）", failure.skip)
+                await self._retry(entry, str(failure), failure.skip)
             else:
                 await self._record(entry, delivery, group, sent)
             return
