@@ -112,6 +112,26 @@ async def test_urgent_deliveries_are_sent_before_the_waiting_ones(
     assert texts == ["紧急预警", *(f"日常提醒{n}" for n in range(5))]
 
 
+async def test_an_urgent_push_overtakes_a_robots_backlog_but_not_its_limit(
+    redis: Redis, senders: Senders, fake: FakeWeComRobot
+) -> None:
+    await _register(senders, robot_group())
+    outbox = Outbox(redis)
+    await outbox.enqueue(Delivery(f"n:{n}", "robot-test", body=f"日常{n}") for n in range(80))
+    holding = dataclasses.replace(FAST, visibility=20.0)  # the whole backlog waits in the lane
+    async with running(Worker(redis, senders, holding)):
+        await settle(lambda: _received(fake, 5))
+        await outbox.enqueue([Delivery("u:1", "robot-test", body="紧急预警", urgent=True)])
+        await settle(lambda: outbox.delivered("n:79"))
+    texts = fake.texts(KEY)
+    assert len(texts) == 81 and texts.index("紧急预警") < 40
+    assert fake.answers[45009] == 0
+
+
+async def _received(fake: FakeWeComRobot, count: int) -> bool:
+    return len(fake.texts(KEY)) >= count
+
+
 async def test_transient_failures_back_off_then_park_with_the_reason(
     redis: Redis, senders: Senders, fake: FakeWeComRobot
 ) -> None:

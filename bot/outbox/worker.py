@@ -222,11 +222,15 @@ class Worker:
         backlog = len(lane.waiting) + lane.running
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if backlog * pace > self._hold_limit:
+        urgent = entry.stream == keys.OUTBOX_URGENT
+        if backlog * pace > self._hold_limit and not urgent:
             lane.overflow_at = max(lane.overflow_at, now + backlog * pace) + pace
             await self.outbox.defer(entry, lane.overflow_at - now, failed=False)
             return
-        lane.waiting.append((entry, delivery, group, now))
+        # Urgent entries go ahead of every normal one waiting, behind earlier urgent ones.
+        normal = (i for i, waiting in enumerate(lane.waiting) if waiting[0].stream != entry.stream)
+        place = next(normal, len(lane.waiting)) if urgent else len(lane.waiting)
+        lane.waiting.insert(place, (entry, delivery, group, now))
         self._laned.add(entry.entry_id)
         if lane.running:
             return
