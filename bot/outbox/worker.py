@@ -19,22 +19,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import secrets
-import socket
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from bot.models import Delivery, Group
 from bot.outbox.config import OutboxConfig
+from bot.outbox.consumer import Consumer, consumer_name
 from bot.outbox.health import broken
-from bot.outbox.queue import STREAMS, Entry, Finish, Outbox, decode
+from bot.outbox.queue import Entry, Finish, Outbox, decode
 from bot.senders import Broken, Busy, Park, Senders, Sent, Transient
 from bot.store import keys, reach
 from bot.store.reach import Measure
@@ -53,11 +50,6 @@ class _Lane:
     overflow_at: float = 0.0
 
 
-def consumer_name() -> str:
-    """Return a consumer name unique to this process: host, pid and a random part."""
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
 @dataclass
 class Worker:
     """One instance's sender: reads, sends, records, retries, parks."""
@@ -68,12 +60,11 @@ class Worker:
     name: str = field(default_factory=consumer_name)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _lanes: dict[str, _Lane] = field(default_factory=dict)
-    # Entries this worker holds (id -> stream), kept from idling into XAUTOCLAIM's reach.
-    _held: dict[str, str] = field(default_factory=dict)
-    _laned: set[str] = field(default_factory=set)
+    _laned: set[str] = field(default_factory=set)  # entry ids waiting in a lane
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.redis)
+        self.consumer = Consumer(self.redis, self.name, self.config.visibility)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set, then let in-flight sends finish (or hand them back)."""
@@ -83,9 +74,9 @@ class Worker:
         while not stop.is_set():
             try:
                 if loop.time() >= claim_at:
-                    await self._ensure_group()
-                    await self._heartbeat()
-                    self._start(await self._autoclaim())
+                    await self.consumer.ensure_group()
+                    await self.consumer.heartbeat()
+                    self._start(await self.consumer.take_over(self.config.concurrency))
                     claim_at = loop.time() + max(0.05, self.config.visibility / 4)
                 wait = await self.outbox.promote()
                 self._start(await self._read(wait))
@@ -97,74 +88,29 @@ class Worker:
 
     def _start(self, entries: list[Entry]) -> None:
         for entry in entries:
-            self._held[entry.entry_id] = entry.stream
             task = asyncio.create_task(self._handle(entry))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def _read(self, wait: float | None) -> list[Entry]:
-        """Read new entries, urgent first; block until one arrives or a delayed one is due."""
+        """Read new entries; block until one arrives or a delayed one is due."""
         free = self.config.concurrency - len(self._tasks)
         if free <= 0:
             await asyncio.wait(set(self._tasks), timeout=self.config.block,
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
             return []
-        answer: Any = await self.redis.xreadgroup(
-            keys.OUTBOX_GROUP, self.name, {keys.OUTBOX_URGENT: ">"}, count=free
-        )
-        if not answer:  # nothing urgent: wait on both streams
-            block = self.config.block if wait is None else min(self.config.block, wait)
-            answer = await self.redis.xreadgroup(
-                keys.OUTBOX_GROUP, self.name, {stream: ">" for stream in STREAMS},
-                count=free, block=max(1, int(block * 1000)),
-            )  # fmt: skip
-        by_stream = {str(stream): entries for stream, entries in answer or []}
-        return [
-            Entry.parse(stream, str(entry_id), fields)
-            for stream in STREAMS  # urgent first
-            for entry_id, fields in by_stream.get(stream, [])
-        ]
-
-    async def _autoclaim(self) -> list[Entry]:
-        """Take over entries another consumer has held longer than the visibility timeout."""
-        idle = int(self.config.visibility * 1000)
-        claimed: list[Entry] = []
-        for stream in STREAMS:
-            start = "0-0"
-            while len(claimed) < self.config.concurrency:
-                answer: Any = await self.redis.xautoclaim(
-                    stream, keys.OUTBOX_GROUP, self.name, idle, start, count=100
-                )
-                start, entries = str(answer[0]), answer[1]
-                claimed += [Entry.parse(stream, str(i), f) for i, f in entries if f]
-                if start == "0-0":
-                    break
-        if claimed:
-            log.info("outbox worker %s took over %d idle deliveries", self.name, len(claimed))
-        return claimed
-
-    async def _ensure_group(self) -> None:
-        for stream in STREAMS:
-            try:
-                await self.redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0", mkstream=True)
-            except ResponseError as error:
-                if "BUSYGROUP" not in str(error):
-                    raise
+        block = self.config.block if wait is None else min(self.config.block, wait)
+        return await self.consumer.read(free, block)
 
     async def _drain(self) -> None:
-        """Give in-flight sends a moment; unfinished ones stay pending for XAUTOCLAIM."""
+        """Give in-flight sends a moment; unfinished ones stay pending for a takeover."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5.0)
         for task in set(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         try:
-            pending = await self.redis.xpending_range(
-                keys.OUTBOX_NORMAL, keys.OUTBOX_GROUP, "-", "+", 1, consumername=self.name
-            )
-            if not pending:
-                for stream in STREAMS:
-                    await self.redis.xgroup_delconsumer(stream, keys.OUTBOX_GROUP, self.name)
+            await self.consumer.leave()
         except RedisError as error:
             log.warning("outbox worker %s: could not leave the group: %s", self.name, error)
         log.info("outbox worker %s stopped", self.name)
@@ -175,15 +121,7 @@ class Worker:
             await self._guarded(entry, self._process(entry))
         finally:
             if entry.entry_id not in self._laned:
-                self._held.pop(entry.entry_id, None)
-
-    async def _heartbeat(self) -> None:
-        """Reset the idle time of every entry still held here, so no live send is taken over."""
-        for stream in STREAMS:
-            ids: list[Any] = [i for i, held in self._held.items() if held == stream]
-            for start in range(0, len(ids), 500):
-                await self.redis.xclaim(stream, keys.OUTBOX_GROUP, self.name, 0,
-                                        ids[start : start + 500], justid=True)  # fmt: skip
+                self.consumer.release(entry)
 
     async def _guarded(self, entry: Entry, work: Awaitable[object]) -> None:
         """Await `work` for `entry`; a failure leaves it pending or schedules a retry."""
@@ -246,7 +184,7 @@ class Worker:
                     await self._guarded(held, work)
                 finally:
                     self._laned.discard(held.entry_id)
-                    self._held.pop(held.entry_id, None)
+                    self.consumer.release(held)
         finally:
             lane.running = False
             if not lane.waiting and lane.overflow_at <= loop.time():
