@@ -157,3 +157,14 @@ async def test_user_store_refuses_bad_accounts(redis: Redis) -> None:
     assert [u.name for u in await store.all()] == ["zhang"]
     user = await store.get("zhang")
     assert user and PASSWORD not in user.password_hash and user.password_hash.startswith("$argon2")
+
+
+async def test_refusals_explain_themselves(client: Client, redis: Redis) -> None:
+    await make_user(redis, "teacher", "forwarder")
+    await log_in(client, "teacher")
+    response = await client.get("/console/items/new")
+    assert response.status == 403 and "你的账号没有这个权限" in await response.text()
+    response = await client.post("/console/logout")
+    assert response.status == 403 and "表单已过期或来源不明" in await response.text()
+    response = await client.post("/console/logout", headers={"Accept": "application/json"})
+    assert (await response.json())["error"] == "表单已过期或来源不明，请刷新页面后重试。"

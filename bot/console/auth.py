@@ -81,16 +81,25 @@ def require(*roles: str) -> Callable[[Handler], Handler]:
                 session.csrf, await presented_token(request)
             ):
                 log.info("console %s %s refused: bad CSRF token", request.method, request.path)
-                raise web.HTTPForbidden(reason="表单已过期或来源不明，请刷新页面后重试。")
-            if roles and user.role not in roles:
-                raise web.HTTPForbidden(reason="你的账号没有这个权限。")
+                return _forbidden(request, "表单已过期或来源不明，请刷新页面后重试。")
             request[CURRENT_USER] = user
             request[CURRENT_SESSION] = session
+            if roles and user.role not in roles:
+                return _forbidden(request, "你的账号没有这个权限。")
             return await handler(request)
 
         return guarded
 
     return decorate
+
+
+def _forbidden(request: web.Request, message: str) -> web.StreamResponse:
+    """Answer 403 with the reason: JSON for API clients, else the console layout."""
+    if _wants_json(request):
+        return web.json_response({"error": message}, status=403)
+    response = render(request, "console/base.html.j2", error=message)
+    response.set_status(403)
+    return response
 
 
 def render(request: web.Request, template: str, **context: Any) -> web.Response:
