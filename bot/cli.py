@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from redis.asyncio import Redis
 
-from bot import cli_groups_io, cli_quiz, cli_report, cli_schedules, cli_users
+from bot import cli_groups_io, cli_outbox, cli_quiz, cli_report, cli_schedules, cli_users
 from bot.channels.plain import markdown_to_text
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.content import ContentError
@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_report.add_parser(commands)
     cli_users.add_parser(commands)
     cli_quiz.add_parser(commands)
+    cli_outbox.add_parser(commands)
     return parser
 
 
