@@ -71,6 +71,16 @@ async def test_disabled_accounts_cannot_log_in_and_lose_their_session(
     assert response.status == 401
 
 
+async def test_a_password_change_ends_older_sessions(client: Client, redis: Redis) -> None:
+    await make_user(redis, "li", "officer")
+    await log_in(client, "li")
+    assert (await client.get("/console", allow_redirects=False)).status == 200
+    await UserStore(redis).set_password("li", "a-new-password")
+    assert (await client.get("/console", allow_redirects=False)).status == 302
+    await log_in(client, "li", "a-new-password")
+    assert (await client.get("/console", allow_redirects=False)).status == 200
+
+
 async def test_post_without_or_with_a_wrong_csrf_token_changes_nothing(
     client: Client, redis: Redis
 ) -> None:

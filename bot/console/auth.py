@@ -55,7 +55,7 @@ async def current(request: web.Request) -> tuple[User, Session] | None:
     if session is None:
         return None
     user = await UserStore(redis).get(session.user)
-    if user is None or user.disabled:
+    if user is None or user.disabled or user.generation != session.generation:
         return None
     return user, session
 
@@ -152,7 +152,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         log.info("console login failed for a user name from %s", _address(request))
         return _login_error(request, "用户名或密码不对（停用的账号也无法登录）。", name, next_path)
     await redis.delete(counters[0])
-    session = await start_session(redis, user.name)
+    session = await start_session(redis, user.name, user.generation)
     await audit.record(redis, user.name, "login", "")
     response = web.HTTPFound(next_path)
     secure = request.app[SETTINGS].base_url.startswith("https://")

@@ -21,17 +21,21 @@ class Session:
     token: str
     user: str
     csrf: str
+    generation: int = 0  # the user's password generation when the session opened
 
 
 def _key(token: str) -> str:
     return keys.console_session(hashlib.sha256(token.encode()).hexdigest())
 
 
-async def open_session(redis: Redis, user: str) -> Session:
+async def open_session(redis: Redis, user: str, generation: int) -> Session:
     """Start a session for `user` and return it (the token goes into the cookie)."""
-    session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32))
+    session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), generation)
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(_key(session.token), mapping={"user": user, "csrf": session.csrf})
+        pipe.hset(
+            _key(session.token),
+            mapping={"user": user, "csrf": session.csrf, "generation": str(generation)},
+        )
         pipe.expire(_key(session.token), SESSION_SECONDS)
         await pipe.execute()
     return session
@@ -47,7 +51,7 @@ async def load_session(redis: Redis, token: str) -> Session | None:
         fields, _ = await pipe.execute()
     if not fields.get("user") or not fields.get("csrf"):
         return None
-    return Session(token, fields["user"], fields["csrf"])
+    return Session(token, fields["user"], fields["csrf"], int(fields.get("generation", 0)))
 
 
 async def close_session(redis: Redis, token: str) -> None:

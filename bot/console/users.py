@@ -42,6 +42,8 @@ class User:
     password_hash: str = ""
     disabled: bool = False
     rights: tuple[str, ...] = ()
+    # Bumped by a password change: sessions opened before it stop working.
+    generation: int = 0
 
     @property
     def role_label(self) -> str:
@@ -100,7 +102,9 @@ class UserStore:
         """Replace the password of an existing account."""
         check_password(password)
         hashed = await asyncio.to_thread(_HASHER.hash, password)
-        return await self._update(name, password_hash=hashed)
+        user = await self.get(name)
+        generation = user.generation + 1 if user else 0
+        return await self._update(name, password_hash=hashed, generation=generation)
 
     async def set_disabled(self, name: str, disabled: bool) -> User:
         """Disable (or re-enable) an account; a disabled account cannot log in."""
@@ -141,6 +145,7 @@ def _encode(user: User) -> str:
         "hash": user.password_hash,
         "disabled": user.disabled,
         "rights": list(user.rights),
+        "generation": user.generation,
     }
     return json.dumps(fields, ensure_ascii=False)
 
@@ -154,4 +159,5 @@ def _decode(raw: str) -> User:
         password_hash=fields["hash"],
         disabled=bool(fields["disabled"]),
         rights=tuple(fields.get("rights", ())),
+        generation=int(fields.get("generation", 0)),
     )
