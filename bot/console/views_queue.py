@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
 from bot.articles.links import article_url, code_for
@@ -53,9 +55,12 @@ async def create_item(request: web.Request) -> web.StreamResponse:
     """Save a new draft."""
     try:
         draft = forms.item(await request.post(), request.app[SETTINGS].timezone)
+    except forms.FormError as exc:
+        return _form(request, Item("", "", "", ""), str(exc))
+    try:
         created = await Queue(request.app[REDIS]).create(draft, request[CURRENT_USER].name)
-    except (forms.FormError, QueueError) as exc:
-        return _form(request, locals().get("draft") or Item("", "", "", ""), str(exc))
+    except QueueError as exc:
+        return _form(request, draft, str(exc))
     raise web.HTTPFound(f"/console/items/{created.id}")
 
 
@@ -114,9 +119,12 @@ async def save_item(request: web.Request) -> web.StreamResponse:
     current = await _item(request)
     try:
         changes = forms.item(await request.post(), request.app[SETTINGS].timezone)
+    except forms.FormError as exc:
+        return _form(request, current, str(exc))
+    try:
         await Queue(request.app[REDIS]).edit(current, changes, request[CURRENT_USER].name)
-    except (forms.FormError, QueueError) as exc:
-        return _form(request, locals().get("changes") or current, str(exc))
+    except QueueError as exc:
+        return _form(request, replace(changes, id=current.id), str(exc))
     raise web.HTTPFound(f"/console/items/{current.id}")
 
 
