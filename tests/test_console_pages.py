@@ -66,3 +66,33 @@ async def test_session_cookie_is_secure_behind_https(
     )
     assert response.status == 302
     assert response.cookies["fz_session"]["secure"]
+
+
+async def test_junk_input_never_causes_a_server_error(client: Client, redis: Redis) -> None:
+    await make_user(redis, "admin", "admin")
+    token = await log_in(client, "admin")
+    junk: list[dict[str, Any]] = [
+        {},
+        {"title": "\x00" * 10, "kinds": ["village", "village"], "send_at": "2026-13-45T99:99"},
+        {"members": "9" * 9, "kind": "", "target": "nonsense", "name": " x "},
+        {"name": "a" * 500, "role": "admin", "display": "", "password": "x" * 300},
+        {"comment": "长" * 600, "disable": "maybe"},
+    ]
+    posts = [
+        "/console/items",
+        "/console/items/1",
+        "/console/items/1/approve",
+        "/console/groups/save?id=nope",
+        "/console/groups/import",
+        "/console/users",
+        "/console/users/toggle",
+        "/console/login",
+    ]
+    for path in posts:
+        for fields in junk:
+            response = await client.post(path, data={"csrf_token": token, **fields})
+            assert response.status < 500, (path, fields, await response.text())
+        response = await client.post(path, data=b"\xff\xfe", headers={"X-CSRF-Token": token})
+        assert response.status < 500, path
+    for path in ("/console/groups/view?id=" + "x" * 300, "/console/items/999999999999"):
+        assert (await client.get(path)).status == 404

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from bot.console import audit
 from bot.console.csrf import hidden_field, presented_token, token_matches
+from bot.console.forms import FormError
 from bot.console.queue import ACTION_NAMES
 from bot.console.sessions import COOKIE, SESSION_SECONDS, Session, close_session, load_session
 from bot.console.sessions import open_session as start_session
@@ -64,7 +65,7 @@ def require(*roles: str) -> Callable[[Handler], Handler]:
     """Let only logged-in users with one of `roles` (any role when empty) reach the handler.
 
     Every POST must carry the session's CSRF token; without it the request is refused (403)
-    before the handler runs.
+    before the handler runs. A FormError the handler lets through answers 400 with its reason.
     """
     unknown = set(roles) - set(ROLES)
     if unknown:
@@ -81,24 +82,27 @@ def require(*roles: str) -> Callable[[Handler], Handler]:
                 session.csrf, await presented_token(request)
             ):
                 log.info("console %s %s refused: bad CSRF token", request.method, request.path)
-                return _forbidden(request, "表单已过期或来源不明，请刷新页面后重试。")
+                return _refuse(request, "表单已过期或来源不明，请刷新页面后重试。", 403)
             request[CURRENT_USER] = user
             request[CURRENT_SESSION] = session
             if roles and user.role not in roles:
-                return _forbidden(request, "你的账号没有这个权限。")
-            return await handler(request)
+                return _refuse(request, "你的账号没有这个权限。", 403)
+            try:
+                return await handler(request)
+            except FormError as exc:
+                return _refuse(request, str(exc), 400)
 
         return guarded
 
     return decorate
 
 
-def _forbidden(request: web.Request, message: str) -> web.StreamResponse:
-    """Answer 403 with the reason: JSON for API clients, else the console layout."""
+def _refuse(request: web.Request, message: str, status: int) -> web.StreamResponse:
+    """Answer `status` with the reason: JSON for API clients, else the console layout."""
     if _wants_json(request):
-        return web.json_response({"error": message}, status=403)
+        return web.json_response({"error": message}, status=status)
     response = render(request, "console/base.html.j2", error=message)
-    response.set_status(403)
+    response.set_status(status)
     return response
 
 
