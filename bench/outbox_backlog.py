@@ -59,8 +59,7 @@ async def drain(worker: Worker, total: int) -> tuple[float, float]:
     first: float | None = None
     task = asyncio.create_task(worker.run(stop))
     while True:
-        depth = await worker.outbox.depth()
-        left = depth["pending"] + depth["in_flight"]
+        left = (await worker.outbox.depth())["pending"]  # waiting, in flight or delayed
         if first is None and left < total:
             first = time.perf_counter()
         if left == 0:

@@ -198,7 +198,12 @@ class Outbox:
         return str(value) if value is not None else None
 
     async def depth(self) -> dict[str, int]:
-        """Return counts for /metrics and the console: waiting, in flight, delayed, dead."""
+        """Return counts for /metrics and the console.
+
+        pending: every delivery not finished yet (waiting, in flight or delayed); urgent: of
+        those in the urgent stream; in_flight: taken by a sender; lag: in a stream, not taken
+        yet; delayed: waiting for a retry or a robot slot; dead: parked deliveries kept.
+        """
         async with self._redis.pipeline(transaction=False) as pipe:
             for stream in STREAMS:
                 pipe.xlen(stream)

@@ -61,6 +61,7 @@ class Worker:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _lanes: dict[str, _Lane] = field(default_factory=dict)
     _laned: set[str] = field(default_factory=set)  # entry ids waiting in a lane
+    _promote_at: float = 0.0  # when the delayed set next needs a look
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.redis)
@@ -78,8 +79,11 @@ class Worker:
                     await self.consumer.heartbeat()
                     self._start(await self.consumer.take_over(self.config.concurrency))
                     claim_at = loop.time() + max(0.05, self.config.visibility / 4)
-                wait = await self.outbox.promote()
-                self._start(await self._read(wait))
+                if loop.time() >= self._promote_at:
+                    due = await self.outbox.promote()
+                    wait = self.config.block if due is None else min(due, self.config.block)
+                    self._promote_at = loop.time() + wait
+                self._start(await self._read(max(0.0, self._promote_at - loop.time())))
             except RedisError as error:
                 log.warning("outbox worker %s: Redis failed: %s", self.name, type(error).__name__)
                 claim_at = 0.0
@@ -92,15 +96,21 @@ class Worker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _read(self, wait: float | None) -> list[Entry]:
-        """Read new entries; block until one arrives or a delayed one is due."""
+    async def _read(self, wait: float) -> list[Entry]:
+        """Read new entries, blocking up to `wait` seconds for one; when busy, read in
+        batches of at least a quarter of the concurrency instead of one by one."""
         free = self.config.concurrency - len(self._tasks)
-        if free <= 0:
+        if self._tasks and free < max(1, self.config.concurrency // 4):
             await asyncio.wait(set(self._tasks), timeout=self.config.block,
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
             return []
-        block = self.config.block if wait is None else min(self.config.block, wait)
-        return await self.consumer.read(free, block)
+        return await self.consumer.read(free, wait)
+
+    async def _defer(self, entry: Entry, delay: float, *, failed: bool, skip: int = 0) -> None:
+        """Put `entry` in the delayed set, and look there again when it is due."""
+        await self.outbox.defer(entry, delay, failed=failed, skip=skip)
+        due = asyncio.get_running_loop().time() + delay
+        self._promote_at = min(self._promote_at, due)
 
     async def _drain(self) -> None:
         """Give in-flight sends a moment; unfinished ones stay pending for a takeover."""
@@ -163,7 +173,7 @@ class Worker:
         urgent = entry.stream == keys.OUTBOX_URGENT
         if backlog * pace > self._hold_limit and not urgent:
             lane.overflow_at = max(lane.overflow_at, now + backlog * pace) + pace
-            await self.outbox.defer(entry, lane.overflow_at - now, failed=False)
+            await self._defer(entry, lane.overflow_at - now, failed=False)
             return
         # Urgent entries go ahead of every normal one waiting, behind earlier urgent ones.
         normal = (i for i, waiting in enumerate(lane.waiting) if waiting[0].stream != entry.stream)
@@ -177,7 +187,7 @@ class Worker:
             while lane.waiting:
                 held, waiting_delivery, waiting_group, since = lane.waiting.popleft()
                 if loop.time() - since > self._hold_limit:  # behind (a shared robot): to Redis
-                    work: Awaitable[object] = self.outbox.defer(held, pace, failed=False)
+                    work: Awaitable[object] = self._defer(held, pace, failed=False)
                 else:
                     work = self._send(held, waiting_delivery, waiting_group, in_lane=True)
                 try:
@@ -205,7 +215,7 @@ class Worker:
                 if in_lane and busy.after <= self._hold_limit / 2:
                     await asyncio.sleep(busy.after)  # the slot frees at a time Redis computed
                     continue
-                await self.outbox.defer(entry, busy.after, failed=False)
+                await self._defer(entry, busy.after, failed=False)
                 return
             except Broken as refused:
                 log.warning("group %s: push target broken: %s", group.id, refused.reason)
@@ -242,7 +252,7 @@ class Worker:
         ceiling = min(self.config.retry_cap, self.config.retry_base * 2.0 ** (attempts - 1))
         delay = ceiling / 2 + random.uniform(0, ceiling / 2)
         log.info("outbox entry %s: %s; retry %d in %.1fs", entry.entry_id, reason, attempts, delay)
-        await self.outbox.defer(entry, delay, failed=True, skip=skip)
+        await self._defer(entry, delay, failed=True, skip=skip)
 
     async def _park(
         self, entry: Entry, delivery: Delivery, group: Group | None, reason: str, health: str = ""
