@@ -1,0 +1,67 @@
+"""Pushes to a group served by the WeCom smart bot's long connection (fake gateway on loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from bot.app import create_app
+from bot.channels.wecom_bot import GROUP_PREFIX, WECOM_BOT_LINK, setup_wecom_bot_ws
+from bot.channels.wecom_bot_ws import WeComBotWSConfig
+from bot.library import Library
+from bot.models import Delivery, Group, GroupKind, PushTarget
+from bot.outbox import Outbox
+from bot.settings import Settings
+from bot.store.groups import GroupRegistry
+from tests.fake_wecom_bot import FakeWeComWS
+from tests.outbox_helpers import settle
+
+BOT_ID, SECRET = "aibFakeBot0001", "fake-bot-secret-0123456789"
+SPOKEN, SILENT = "wrkChatThatSpoke01", "wrkChatNeverSpoke02"
+
+
+def _group(chat: str) -> Group:
+    return Group(GROUP_PREFIX + chat, "实验小学教师群", GroupKind.SCHOOL, "城关镇/实验小学", 60,
+                 "teacher-zhao", PushTarget.WECOM_BOT)  # fmt: skip
+
+
+async def test_a_push_goes_out_only_where_the_chat_has_spoken(
+    aiohttp_server: Any, aiohttp_client: Any, settings: Settings, library: Library, redis: Redis
+) -> None:
+    gateway = FakeWeComWS(bot_id=BOT_ID, secret=SECRET)
+    server = await aiohttp_server(gateway.app)
+    gateway.base = str(server.make_url("")).rstrip("/")
+    app = create_app(settings, library)
+    setup_wecom_bot_ws(app, WeComBotWSConfig(BOT_ID, SECRET, gateway.url, heartbeat=0.1))
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    async with asyncio.timeout(5):
+        await client.app[WECOM_BOT_LINK].connected.wait()
+    for chat in (SPOKEN, SILENT):
+        await GroupRegistry(redis).put(_group(chat))
+    await gateway.deliver({
+        "msgid": secrets.token_hex(8), "aibotid": BOT_ID, "chatid": SPOKEN,
+        "chattype": "group", "from": {"userid": "li"}, "msgtype": "text",
+        "text": {"content": "@反诈助手 刷单"},
+    })  # fmt: skip
+    await gateway.wait_for(lambda: bool(gateway.replies))
+
+    outbox = Outbox(redis)
+    await outbox.enqueue([
+        Delivery("w:1", GROUP_PREFIX + SPOKEN, body="**提醒**：陌生来电要警惕。"),
+        Delivery("w:2", GROUP_PREFIX + SILENT, body="**提醒**：陌生来电要警惕。"),
+    ])  # fmt: skip
+    await settle(lambda: outbox.delivered("w:1"))
+    await settle(lambda: _parked(outbox, "w:2"))
+    (push,) = gateway.pushes
+    assert push["body"]["chatid"] == SPOKEN
+    assert push["body"]["markdown"] == {"content": "**提醒**：陌生来电要警惕。"}
+    [(_, reason, _)] = await outbox.dead_letters()
+    assert "还没有和智能机器人说过话" in reason
+
+
+async def _parked(outbox: Outbox, key: str) -> bool:
+    return await outbox.state(key) == "parked"
