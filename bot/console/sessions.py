@@ -28,7 +28,7 @@ def _key(token: str) -> str:
     return keys.console_session(hashlib.sha256(token.encode()).hexdigest())
 
 
-async def open_session(redis: Redis, user: str, generation: int) -> Session:
+async def open_session(redis: Redis, user: str, generation: int = 0) -> Session:
     """Start a session for `user` and return it (the token goes into the cookie)."""
     session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), generation)
     async with redis.pipeline(transaction=True) as pipe:
