@@ -169,6 +169,16 @@ async def test_an_item_without_an_audience_cannot_go_to_review(
     assert response.status == 409 and "还没有选择发送对象" in await response.text()
 
 
+async def test_nothing_is_sent_when_no_group_matches(client: Client, redis: Redis) -> None:
+    await _setup(redis)
+    token = await log_in(client, "admin")
+    item = await _draft(client, token, kinds="elderly", urgent="on")
+    response = await _act(client, token, item, "urgent")
+    assert response.status == 409 and "现在没有符合发送对象的群" in await response.text()
+    stored = await Queue(redis).get(item)
+    assert stored and stored.state == "draft"
+
+
 async def test_bad_form_input_gets_a_chinese_error(client: Client, redis: Redis) -> None:
     await _setup(redis)
     token = await log_in(client, "zhang")

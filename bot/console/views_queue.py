@@ -141,6 +141,8 @@ async def act(request: web.Request) -> web.StreamResponse:
     redis, queue = request.app[REDIS], Queue(request.app[REDIS])
     try:
         comment = forms.text(await request.post(), "comment", 500)
+        if TRANSITIONS[action][1] == "sent" and not await sending.recipients(redis, item):
+            raise QueueError("现在没有符合发送对象的群（或这些群没有设置推送方式），没有发送。")
         moved = await queue.move(item, action, user.name, comment)
         if action == "approve" and moved.send_at:
             moved = await queue.move(moved, "schedule", user.name)
