@@ -154,6 +154,8 @@ async def _held_by(redis: Redis, pid: int) -> set[str]:
     """Return the delivery keys consumers of process `pid` held unacknowledged."""
     held: set[str] = set()
     for stream in (keys.OUTBOX_URGENT, keys.OUTBOX_NORMAL):
+        if not await redis.exists(stream):  # made by the first enqueue onto it
+            continue
         for consumer in await redis.xinfo_consumers(stream, keys.OUTBOX_GROUP):
             if f"-{pid}-" not in consumer["name"]:
                 continue
@@ -181,15 +183,19 @@ async def test_killing_one_instance_mid_broadcast_loses_and_doubles_nothing(
     for r in range(ROBOTS):
         await registry.put(robot_group(f"robot-{r}"))
         await registry.set_robot_key(f"robot-{r}", f"robot-key-{r}")
+    for stream in (keys.OUTBOX_URGENT, keys.OUTBOX_NORMAL):  # as after the first push ever
+        await redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0", mkstream=True)
     first, second = instances
     async with aiohttp.ClientSession() as session:
         first.start()
         second.start()
         await asyncio.gather(first.ready(session), second.ready(session))
-        deliveries = _broadcast()
         outbox = Outbox(redis)
+        deliveries = _broadcast()
         assert await outbox.enqueue(deliveries) == len(deliveries)
-        await settle(lambda: _past(redis, SIM_GROUPS * SIM_EACH // 4), timeout=60)
+        assert second.process is not None
+        working, quarter = second.process.pid, SIM_GROUPS * SIM_EACH // 4
+        await settle(lambda: _busy(redis, working, quarter), timeout=60)
         pid = second.kill()
         held = await _held_by(redis, pid)
         assert held  # the killed instance died holding deliveries the other must take over
@@ -214,8 +220,9 @@ async def test_killing_one_instance_mid_broadcast_loses_and_doubles_nothing(
     assert fake.answers[45009] == 0
 
 
-async def _past(redis: Redis, count: int) -> bool:
-    return await _recorded(redis) >= count
+async def _busy(redis: Redis, pid: int, count: int) -> bool:
+    """Return True once `count` pushes are recorded and process `pid` is holding some."""
+    return await _recorded(redis) >= count and bool(await _held_by(redis, pid))
 
 
 async def _all_sent(redis: Redis, deliveries: list[Delivery]) -> bool:

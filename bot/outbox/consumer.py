@@ -7,6 +7,7 @@ long enough for another consumer's XAUTOCLAIM.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -35,24 +36,41 @@ class Consumer:
         self.redis, self.name, self.visibility = redis, name, visibility
         # Entries held here (id -> stream) until they are recorded, deferred or parked.
         self.held: dict[str, str] = {}
+        # Streams known to carry the group, in STREAMS order (urgent first).
+        self.ready: list[str] = []
 
     async def ensure_group(self) -> None:
-        """Create the consumer group on both streams (and the streams) if missing."""
+        """Create the group on each stream that exists; a stream is made by the first enqueue,
+        so an idle service writes nothing to Redis. The group reads a stream from its start."""
+        if len(self.ready) == len(STREAMS):
+            return
         for stream in STREAMS:
+            if stream in self.ready or not await self.redis.exists(stream):
+                continue
             try:
-                await self.redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0", mkstream=True)
+                await self.redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0")
             except ResponseError as error:
                 if "BUSYGROUP" not in str(error):
                     raise
+            self.ready = [s for s in STREAMS if s in self.ready or s == stream]
+
+    def reset(self) -> None:
+        """Forget which streams carry the group (after Redis lost them, e.g. a flush)."""
+        self.ready = []
 
     async def read(self, count: int, block: float) -> list[Entry]:
         """Read up to `count` new entries, urgent first; block up to `block` seconds for one."""
-        answer: Any = await self.redis.xreadgroup(
-            keys.OUTBOX_GROUP, self.name, {keys.OUTBOX_URGENT: ">"}, count=count
-        )
+        if not self.ready:
+            await asyncio.sleep(block)  # nothing was ever queued: no stream to wait on
+            return []
+        answer: Any = None
+        if keys.OUTBOX_URGENT in self.ready:
+            answer = await self.redis.xreadgroup(
+                keys.OUTBOX_GROUP, self.name, {keys.OUTBOX_URGENT: ">"}, count=count
+            )
         if not answer:  # nothing urgent: wait on both streams
             answer = await self.redis.xreadgroup(
-                keys.OUTBOX_GROUP, self.name, {stream: ">" for stream in STREAMS},
+                keys.OUTBOX_GROUP, self.name, {stream: ">" for stream in self.ready},
                 count=count, block=max(1, int(block * 1000)),
             )  # fmt: skip
         by_stream = {str(stream): entries for stream, entries in answer or []}
@@ -66,7 +84,7 @@ class Consumer:
         """Claim up to about `limit` entries idle longer than the visibility timeout."""
         idle = int(self.visibility * 1000)
         claimed: list[Entry] = []
-        for stream in STREAMS:
+        for stream in self.ready:
             start = "0-0"
             while len(claimed) < limit:
                 answer: Any = await self.redis.xautoclaim(
@@ -82,7 +100,7 @@ class Consumer:
 
     async def heartbeat(self) -> None:
         """Reset the idle time of every entry still held here."""
-        for stream in STREAMS:
+        for stream in self.ready:
             ids: list[Any] = [i for i, held in self.held.items() if held == stream]
             for start in range(0, len(ids), 500):
                 await self.redis.xclaim(stream, keys.OUTBOX_GROUP, self.name, 0,
@@ -94,7 +112,7 @@ class Consumer:
 
     async def leave(self) -> None:
         """Leave the group on every stream where this consumer holds nothing."""
-        for stream in STREAMS:
+        for stream in self.ready:
             pending = await self.redis.xpending_range(
                 stream, keys.OUTBOX_GROUP, "-", "+", 1, consumername=self.name
             )

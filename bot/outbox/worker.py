@@ -74,8 +74,8 @@ class Worker:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
+                await self.consumer.ensure_group()  # one EXISTS a loop until both streams exist
                 if loop.time() >= claim_at:
-                    await self.consumer.ensure_group()
                     await self.consumer.heartbeat()
                     self._start(await self.consumer.take_over(self.config.concurrency))
                     claim_at = loop.time() + max(0.05, self.config.visibility / 4)
@@ -86,6 +86,7 @@ class Worker:
                 self._start(await self._read(max(0.0, self._promote_at - loop.time())))
             except RedisError as error:
                 log.warning("outbox worker %s: Redis failed: %s", self.name, type(error).__name__)
+                self.consumer.reset()
                 claim_at = 0.0
                 await _sleep_or_stop(stop, 1.0)
         await self._drain()
