@@ -13,17 +13,12 @@ Run: python -m bench.outbox_backlog
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
 from redis.asyncio import Redis
 
-import bot.app  # noqa: F401 - the app first, as the service imports it (import cycle)
-from bench.robot_ratelimit import free_port, stats
+from bench.robot_ratelimit import stats, with_fake_robot
 from bot.articles.store import ArticleStore
 from bot.channels.wecom_robot import RobotClient, RobotConfig
 from bot.library import load_library
@@ -33,7 +28,6 @@ from bot.outbox.config import OutboxConfig
 from bot.outbox.worker import Worker
 from bot.senders import Senders
 from bot.settings import PROJECT_ROOT
-from bot.store.embedded import EmbeddedRedis
 from bot.store.groups import GroupRegistry
 from bot.store.ratelimit import RateLimiter
 
@@ -119,23 +113,5 @@ async def run(base: str, redis_url: str) -> None:
     await redis.aclose()
 
 
-def main() -> None:
-    port = free_port()
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_wecom_robot", "--port", str(port),
-         "--limit", str(LIMIT), "--period", str(PERIOD)],
-        cwd=PROJECT_ROOT,
-    )  # fmt: skip
-    try:
-        with (
-            tempfile.TemporaryDirectory(prefix="fz-bench-") as data,
-            EmbeddedRedis(Path(data), persistent=False) as server,
-        ):
-            asyncio.run(run(f"http://127.0.0.1:{port}", server.url))
-    finally:
-        fake.terminate()
-        fake.wait()
-
-
 if __name__ == "__main__":
-    main()
+    with_fake_robot(run)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -106,7 +107,9 @@ async def run(base: str, redis_url: str) -> None:
     await redis.aclose()
 
 
-def main() -> None:
+def with_fake_robot(run: Callable[[str, str], Awaitable[None]]) -> None:
+    """Start the fake robot API (LIMIT per PERIOD) and a throw-away redis-server, then
+    run `run(api_base, redis_url)` to completion."""
     port = free_port()
     fake = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_wecom_robot", "--port", str(port),
@@ -125,4 +128,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with_fake_robot(run)

@@ -27,9 +27,9 @@ from bot.settings import Settings
 from bot.store.embedded import EmbeddedRedis
 from bot.store.groups import GroupRegistry
 from bot.store.members import MemberHasher
-from bot.web import setup_routes
 from bot.web.appkeys import LIBRARY, REDIS, SERVICE, SETTINGS, SIMULATOR
 from bot.web.middlewares import error_middleware
+from bot.web.routes import setup_routes
 from handlers import ROUTERS
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,11 @@ async def register_demo_groups(registry: GroupRegistry, simulator: Simulator) ->
             await registry.put(group)
 
 
-async def build_service(settings: Settings, library: Library, redis: Redis) -> ChatService:
-    """Return the chat service: routers, their dependencies, Redis and the member hasher."""
+async def build_service(
+    settings: Settings, library: Library, redis: Redis, *, quiz: QuizRounds | None = None
+) -> ChatService:
+    """Return the chat service: routers, their dependencies, Redis and the member hasher
+    (`quiz` replaces the default quiz rounds, e.g. with a test clock)."""
     dispatcher = Dispatcher(
         ROUTERS,
         kb=library.kb,
@@ -115,7 +118,7 @@ async def build_service(settings: Settings, library: Library, redis: Redis) -> C
         redis=redis,
         registry=GroupRegistry(redis),
         admins=settings.admins,
-        quiz=QuizRounds(redis, library.quiz),
+        quiz=quiz or QuizRounds(redis, library.quiz),
     )
     hasher = await MemberHasher.shared(redis, settings.member_hash_key)
     return ChatService(dispatcher, redis, hasher, settings)

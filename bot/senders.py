@@ -26,6 +26,7 @@ from bot.channels.wecom_robot import (
     Article,
     BrokenTarget,
     InvalidMessage,
+    RateLimited,
     RetryLater,
     RobotClient,
     SendFailed,
@@ -36,8 +37,6 @@ from bot.store.ratelimit import WindowFull
 
 log = logging.getLogger(__name__)
 
-# RobotClient's RetryLater reason when the robot's allowance has no slot soon enough.
-_NO_SLOT = "no free slot"
 # The smart bot's documented proactive allowance: 30 messages a minute per conversation.
 SMART_BOT_PACE = 2.0
 
@@ -55,11 +54,13 @@ class Broken(Park):
 
 
 class Busy(Exception):
-    """The target's allowance has no free slot now; try again in `after` seconds."""
+    """The target's allowance has no free slot now; try again in `after` seconds, leaving out
+    the `skip` parts that went out already."""
 
-    def __init__(self, after: float) -> None:
+    def __init__(self, after: float, skip: int = 0) -> None:
         super().__init__(f"no free slot for {after:.2f}s")
         self.after = after
+        self.skip = skip
 
 
 class Transient(Exception):
@@ -164,9 +165,9 @@ class Senders:
             raise Broken("群机器人地址无效或机器人已被移出群聊，请重新登记。") from None
         except (SendFailed, InvalidMessage) as refused:
             raise Park(f"企业微信拒收了这条消息：{refused}") from None
+        except RateLimited as full:
+            raise Busy(full.after, skip=full.delivered) from None
         except RetryLater as later:
-            if _NO_SLOT in str(later):
-                raise Busy(later.after) from None
             detail = str(later).split(": ", 1)[-1]  # "retry in 1.0s: HTTP 502" -> "HTTP 502"
             raise Transient(
                 f"企业微信暂时没有正常响应（{detail}）", skip=later.delivered

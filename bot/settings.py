@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from dotenv import dotenv_values
+
+N = TypeVar("N", int, float)
 
 if TYPE_CHECKING:
     from bot.channels.config import ChannelConfigs
@@ -81,12 +83,12 @@ class Settings:
                 env, "FANZHA_SCHEDULES_DIR", defaults.schedules_dir, must_exist=False
             ),
             host=env.get("FANZHA_HOST", defaults.host),
-            port=_int(env, "FANZHA_PORT", defaults.port, low=0, high=65535),
+            port=env_int(env, "FANZHA_PORT", defaults.port, 0, 65535),
             bot_name=_text(env, "FANZHA_BOT_NAME", defaults.bot_name),
             reply_prefixes=_list(env, "FANZHA_REPLY_PREFIXES", defaults.reply_prefixes),
             admins=frozenset(_list(env, "FANZHA_ADMINS", ())),
-            group_reply_limit=_int(
-                env, "FANZHA_GROUP_REPLY_LIMIT", defaults.group_reply_limit, low=1, high=10_000
+            group_reply_limit=env_int(
+                env, "FANZHA_GROUP_REPLY_LIMIT", defaults.group_reply_limit, 1, 10_000
             ),
             member_hash_key=env.get("FANZHA_MEMBER_HASH_KEY") or None,
             log_level=_choice(
@@ -106,16 +108,27 @@ def _channel_configs(env: Mapping[str, str]) -> ChannelConfigs:
     return ChannelConfigs.from_env(env)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """Read a whole number from `name` in [low, high]; unset or empty gives `default`."""
+    return _bounded(env, name, default, low, high, int, "must be a whole number")
+
+
+def env_float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """Read a number from `name` in [low, high]; unset or empty gives `default`."""
+    return _bounded(env, name, default, low, high, float, "must be a number")
+
+
+def _bounded(env: Mapping[str, str], name: str, default: N, low: N, high: N,
+             parse: Callable[[str], N], problem: str) -> N:  # fmt: skip
     raw = env.get(name)
-    if raw is None or raw == "":
+    if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise SettingsError(name, raw, "expected a whole number") from None
+        raise SettingsError(name, raw, problem) from None
     if not low <= value <= high:
-        raise SettingsError(name, raw, f"expected a number from {low} to {high}")
+        raise SettingsError(name, raw, f"must be from {low:g} to {high:g}")
     return value
 
 

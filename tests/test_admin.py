@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from redis.asyncio import Redis
 
+from bot.app import build_service
 from bot.channels.simulator import DEMO_GROUPS, PRIVATE, Simulator
 from bot.library import Library
 from bot.models import Group, GroupKind
-from bot.router import Dispatcher
-from bot.service import ChatService
 from bot.settings import Settings
 from bot.store.groups import GroupRegistry
-from bot.store.members import MemberHasher
-from handlers import ROUTERS, admin
 from tests.conftest import Transcript
 
 UNBOUND = Group("wecom-bot:wrNEW", "", GroupKind.UNBOUND)
@@ -30,20 +29,7 @@ async def talk(
     settings: Settings, library: Library, redis: Redis, registry: GroupRegistry
 ) -> Transcript:
     """A transcript over the demo groups plus one unbound WeCom-style group."""
-    routers = [router for router in ROUTERS if router is not admin.router]
-    routers.insert(1, admin.router)  # after help's guards, before the question routers
-    dispatcher = Dispatcher(
-        routers,
-        kb=library.kb,
-        risk=library.risk,
-        render=library.render,
-        settings=settings,
-        redis=redis,
-        registry=registry,
-        admins=ADMINS,
-    )
-    hasher = await MemberHasher.shared(redis, settings.member_hash_key)
-    service = ChatService(dispatcher, redis, hasher, settings)
+    service = await build_service(replace(settings, admins=ADMINS), library, redis)
     return Transcript(service, Simulator((*DEMO_GROUPS, UNBOUND)))
 
 

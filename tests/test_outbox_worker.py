@@ -181,6 +181,24 @@ async def test_a_long_push_resumes_after_the_parts_already_sent(
     assert fake.texts(KEY) == expected  # each part once, in order, none repeated
 
 
+async def test_a_long_push_that_runs_out_of_allowance_midway_resumes_after_the_sent_parts(
+    redis: Redis, senders: Senders, fake: FakeWeComRobot
+) -> None:
+    await _register(senders, robot_group())
+    for n in range(fake.limit - 1):  # leave room for one part in this window
+        await senders.robot.send_text(KEY, f"早前的消息{n}")
+    body = "\n\n".join(f"第{n}段：" + "冒充客服说要注销百万保障，挂断后打官方电话核实。" * 12
+                         for n in range(6))  # fmt: skip
+    outbox = Outbox(redis)
+    await outbox.enqueue([Delivery("c:busy", "robot-test", body=body)])
+    async with running(Worker(redis, senders, FAST)):
+        await settle(lambda: outbox.delivered("c:busy"))
+    expected = [message["markdown"]["content"] for message in markdown_payloads(body)]
+    assert len(expected) >= 2
+    assert fake.texts(KEY)[fake.limit - 1 :] == expected  # each part once, in order
+    assert fake.answers[45009] == 0
+
+
 async def test_a_broken_robot_key_parks_at_once_and_flags_the_group(
     redis: Redis, senders: Senders, fake: FakeWeComRobot
 ) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from redis.asyncio import Redis
 
+from bot.app import build_service
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.library import Library
 from bot.quiz import closing
@@ -17,14 +18,9 @@ from bot.quiz.bank import LETTERS, Question, QuizBank
 from bot.quiz.model import Round
 from bot.quiz.rounds import QuizRounds
 from bot.quiz.stats import question_stats, quiz_stats
-from bot.router import Dispatcher
-from bot.service import ChatService
 from bot.settings import Settings
 from bot.store import keys
-from bot.store.groups import GroupRegistry
-from bot.store.members import MemberHasher
 from bot.store.reach import Measure, Unique, totals, unique_count
-from handlers import ROUTERS
 from handlers.quiz import parse_answer
 from tests.conftest import Transcript
 
@@ -61,19 +57,7 @@ async def make_instance(
 ) -> Instance:
     redis = Redis.from_url(redis_url, decode_responses=True)
     rounds = QuizRounds(redis, library.quiz, clock=clock)
-    dispatcher = Dispatcher(
-        ROUTERS,
-        kb=library.kb,
-        risk=library.risk,
-        render=library.render,
-        settings=settings,
-        redis=redis,
-        registry=GroupRegistry(redis),
-        admins=ADMINS,
-        quiz=rounds,
-    )
-    hasher = await MemberHasher.shared(redis, settings.member_hash_key)
-    service = ChatService(dispatcher, redis, hasher, settings)
+    service = await build_service(replace(settings, admins=ADMINS), library, redis, quiz=rounds)
     return Instance(rounds, Transcript(service, Simulator(clock=clock.at)), redis)
 
 

@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from bot.channels.splitting import split_text, truncate_bytes
 from bot.models import Reply
-from bot.settings import SettingsError
+from bot.settings import SettingsError, env_float, env_int
 from bot.store.ratelimit import RateLimiter, WindowFull
 from bot.web.appkeys import REDIS
 
@@ -67,6 +67,13 @@ class RetryLater(RobotError):
     def __init__(self, after: float, reason: str) -> None:
         super().__init__(f"retry in {after:.1f}s: {reason}")
         self.after = after
+
+
+class RateLimited(RetryLater):
+    """The robot's shared allowance has no free slot soon enough: a wait, not a failure."""
+
+    def __init__(self, after: float) -> None:
+        super().__init__(after, "the robot has no free slot soon enough")
 
 
 class BrokenTarget(RobotError):
@@ -129,23 +136,10 @@ class RobotConfig:
             raise SettingsError("WECOM_API_BASE", base, "must start with http:// or https://")
         return cls(
             api_base=base.rstrip("/"),
-            attempts=int(_number(env, "WECOM_ROBOT_ATTEMPTS", defaults.attempts, 1, 20)),
-            backoff=_number(env, "WECOM_ROBOT_BACKOFF", defaults.backoff, 0.0, 60.0),
-            timeout=_number(env, "WECOM_ROBOT_TIMEOUT", defaults.timeout, 0.1, 120.0),
+            attempts=env_int(env, "WECOM_ROBOT_ATTEMPTS", defaults.attempts, 1, 20),
+            backoff=env_float(env, "WECOM_ROBOT_BACKOFF", defaults.backoff, 0.0, 60.0),
+            timeout=env_float(env, "WECOM_ROBOT_TIMEOUT", defaults.timeout, 0.1, 120.0),
         )
-
-
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(name, raw, "must be a number") from None
-    if not low <= value <= high:
-        raise SettingsError(name, raw, f"must be between {low:g} and {high:g}")
-    return value
 
 
 @dataclass
@@ -225,7 +219,7 @@ class RobotClient:
                 async with self._slot(key):  # every attempt may reach WeCom: each takes a slot
                     return await self._post(key, method, data), attempt
             except WindowFull as full:
-                raise RetryLater(full.after, "the robot has no free slot soon enough") from None
+                raise RateLimited(full.after) from None
             except RedisError as error:  # without the shared allowance, sending is unsafe
                 log.warning("robot %s: no Redis for the allowance: %s", mask(key), type(error))
                 raise RetryLater(self._backoff(attempt), "Redis unavailable") from None

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.console import render, require
+from bot.console.auth import render, require
 from bot.dashboard import charts, report_xlsx, summary
 from bot.dashboard.period import PRESETS, BadRequest, Period, custom, month, preset, today
 from bot.dashboard.snapshot import Snapshot, collect

@@ -209,14 +209,16 @@ class Worker:
     async def _send(
         self, entry: Entry, delivery: Delivery, group: Group, *, in_lane: bool = False
     ) -> None:
+        skip = entry.skip
         while True:
             try:
-                sent = await self.senders.send(delivery, group, entry.skip)
+                sent = await self.senders.send(delivery, group, skip)
             except Busy as busy:
+                skip = max(skip, busy.skip)
                 if in_lane and busy.after <= self._hold_limit / 2:
                     await asyncio.sleep(busy.after)  # the slot frees at a time Redis computed
                     continue
-                await self._defer(entry, busy.after, failed=False)
+                await self._defer(entry, busy.after, failed=False, skip=skip)
                 return
             except Broken as refused:
                 log.warning("group %s: push target broken: %s", group.id, refused.reason)
@@ -225,7 +227,7 @@ class Worker:
             except Park as parked:
                 await self._park(entry, delivery, group, parked.reason)
             except Transient as failure:
-                await self._retry(entry, str(failure), failure.skip)
+                await self._retry(entry, str(failure), max(skip, failure.skip))
             else:
                 await self._record(entry, delivery, group, sent)
             return

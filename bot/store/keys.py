@@ -81,6 +81,7 @@ def sim_feed_seq(group_id: str) -> str:
     """Counter numbering one simulator group's pushes, so the page asks only for new ones."""
     return f"{PREFIX}:{{outbox}}:sim-seq:{group_id}"
 
+
 # --- campaigns and scheduler ---
 
 # Hash of plan (campaign or daily job) -> epoch seconds of the last fire fully processed.

@@ -24,7 +24,7 @@ from bot.quiz.rounds import MAX_NAME_CHARS, QuizRounds
 from bot.store import keys
 from bot.store.groups import GroupRegistry
 from bot.web import appkeys
-from bot.web.articles import _READER, READER_COOKIE, html_page, local_day, not_found
+from bot.web.articles import html_page, keep_reader, local_day, not_found, reader_of
 
 FORM_TTL_SECONDS = 6 * 3600
 MAX_FIELD = 100
@@ -48,10 +48,7 @@ async def _player(request: web.Request) -> Player | None:
     group = await GroupRegistry(redis).get(target.group_id) if target else None
     if group is None:
         return None
-    cookie = request.cookies.get(READER_COOKIE, "")
-    if not _READER.match(cookie):
-        cookie = secrets.token_urlsafe(24)
-    member = request.app[appkeys.SERVICE].hasher("page", cookie)
+    cookie, member = reader_of(request)
     return Player(group, code, cookie, member)
 
 
@@ -85,15 +82,7 @@ def _rounds(request: web.Request) -> QuizRounds:
 def _respond(request: web.Request, player: Player, template: str, status: int = 200,
              **context: Any) -> web.Response:  # fmt: skip
     response = html_page(request, template, status, group=player.group, **context)
-    response.set_cookie(
-        READER_COOKIE,
-        player.cookie,
-        max_age=400 * 24 * 3600,
-        httponly=True,
-        samesite="Lax",
-        path="/",
-        secure=request.app[appkeys.SETTINGS].base_url.startswith("https://"),
-    )
+    keep_reader(response, request, player.cookie)
     return response
 
 

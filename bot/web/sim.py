@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.channels.base import InboundError
 from bot.channels.simulator import PRIVATE
@@ -23,7 +24,7 @@ async def healthz(request: web.Request) -> web.Response:
     """Answer 200 when Redis answers, 503 otherwise."""
     try:
         await request.app[keys.REDIS].ping()
-    except (ConnectionError, OSError):
+    except (RedisError, OSError):
         return web.json_response({"status": "redis unavailable"}, status=503)
     return web.json_response({"status": "ok"})
 
