@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.articles.daily import setup_forward_packs
 from bot.channels.official_account import setup_official_account
@@ -33,6 +33,9 @@ from bot.web.routes import setup_routes
 from handlers import ROUTERS
 
 log = logging.getLogger(__name__)
+
+# Seconds a command may wait for a free pooled connection before it fails.
+REDIS_POOL_WAIT = 10.0
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -78,7 +81,15 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         embedded = EmbeddedRedis(settings.data_dir / "redis")
         await asyncio.to_thread(embedded.start)
         url = embedded.url
-    redis = Redis.from_url(url, decode_responses=True)
+    # A bounded pool that waits for a free connection: a burst of requests queues here
+    # instead of opening thousands of connections to a Redis every instance shares.
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=settings.redis_connections,
+        timeout=REDIS_POOL_WAIT,
+        decode_responses=True,
+    )
+    redis = Redis.from_pool(pool)
     try:
         await redis.ping()
         app[REDIS] = redis

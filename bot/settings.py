@@ -31,6 +31,7 @@ class Settings:
     """Everything the service reads from its environment, validated once."""
 
     redis_url: str | None = None
+    redis_connections: int = 256
     data_dir: Path = PROJECT_ROOT / "data"
     content_dir: Path = PROJECT_ROOT / "content"
     schedules_dir: Path = PROJECT_ROOT / "schedules"
@@ -77,6 +78,9 @@ class Settings:
         defaults = cls()
         return cls(
             redis_url=env.get("REDIS_URL") or None,
+            redis_connections=env_int(
+                env, "FANZHA_REDIS_CONNECTIONS", defaults.redis_connections, 8, 10_000
+            ),
             data_dir=_path(env, "FANZHA_DATA_DIR", defaults.data_dir, must_exist=False),
             content_dir=_path(env, "FANZHA_CONTENT_DIR", defaults.content_dir, must_exist=True),
             schedules_dir=_path(
