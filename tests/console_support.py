@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
@@ -21,12 +22,20 @@ async def make_user(
     return await UserStore(redis).add(name, role, display or name, PASSWORD, rights)
 
 
+async def post_login(client: TestClient[Any, Any], **fields: str) -> ClientResponse:
+    """Open the login form as a browser would, then post `fields` with the form's token."""
+    form = await (await client.get("/console/login")).text()
+    match = _CSRF.search(form)
+    assert match, form
+    return await client.post(
+        "/console/login", data={"csrf_token": match.group(1), **fields}, allow_redirects=False
+    )
+
+
 async def log_in(client: TestClient[Any, Any], name: str, password: str = PASSWORD) -> str:
     """Log `name` in on `client` (cookies kept) and return the session's CSRF token."""
     client.session.cookie_jar.clear()
-    response = await client.post(
-        "/console/login", data={"name": name, "password": password}, allow_redirects=False
-    )
+    response = await post_login(client, name=name, password=password)
     assert response.status == 302, await response.text()
     return await csrf_of(client)
 

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from bot.console.auth import LOCKED_MESSAGE, MAX_FAILURES
 from bot.console.queue import Queue
 from bot.console.users import UserError, UserStore
-from tests.console_support import PASSWORD, content_form, log_in, make_user
+from tests.console_support import PASSWORD, content_form, log_in, make_user, post_login
 
 Client = TestClient[Any, Any]
 
@@ -27,9 +27,7 @@ async def test_pages_redirect_to_login_and_apis_answer_401(client: Client) -> No
 
 async def test_login_sets_a_strict_http_only_session_cookie(client: Client, redis: Redis) -> None:
     await make_user(redis, "zhang", "officer", "张警官")
-    response = await client.post(
-        "/console/login", data={"name": "zhang", "password": PASSWORD}, allow_redirects=False
-    )
+    response = await post_login(client, name="zhang", password=PASSWORD)
     assert response.status == 302
     cookie = response.cookies["fz_session"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
@@ -42,20 +40,38 @@ async def test_login_sets_a_strict_http_only_session_cookie(client: Client, redi
 async def test_wrong_password_is_refused_and_throttled(client: Client, redis: Redis) -> None:
     await make_user(redis, "zhang", "officer")
     for _ in range(MAX_FAILURES):
-        response = await client.post("/console/login", data={"name": "zhang", "password": "x"})
+        response = await post_login(client, name="zhang", password="x")
         assert response.status == 401
         assert "用户名或密码不对" in await response.text()
-    response = await client.post("/console/login", data={"name": "zhang", "password": PASSWORD})
+    response = await post_login(client, name="zhang", password=PASSWORD)
     assert response.status == 429
     assert LOCKED_MESSAGE in await response.text()
     assert "fz_session" not in response.cookies
 
 
+async def test_a_login_post_without_the_forms_token_is_refused_and_not_counted(
+    client: Client, redis: Redis
+) -> None:
+    await make_user(redis, "zhang", "officer")
+    await client.get("/console/login")  # the browser holds a login cookie, the attacker not
+    for _ in range(MAX_FAILURES + 1):
+        response = await client.post(
+            "/console/login",
+            data={"name": "zhang", "password": PASSWORD, "csrf_token": "forged-" + "x" * 25},
+            allow_redirects=False,
+        )
+        assert response.status == 403
+        assert "登录页面已过期" in await response.text()
+        assert "fz_session" not in response.cookies
+    response = await post_login(client, name="zhang", password=PASSWORD)
+    assert response.status == 302  # refusals are not password failures: no lock-out
+
+
 async def test_one_address_trying_many_names_is_throttled(client: Client, redis: Redis) -> None:
     await make_user(redis, "wang", "reviewer")
     for n in range(MAX_FAILURES):
-        await client.post("/console/login", data={"name": f"guess{n}", "password": "x"})
-    response = await client.post("/console/login", data={"name": "wang", "password": PASSWORD})
+        await post_login(client, name=f"guess{n}", password="x")
+    response = await post_login(client, name="wang", password=PASSWORD)
     assert response.status == 429
 
 
@@ -67,7 +83,7 @@ async def test_disabled_accounts_cannot_log_in_and_lose_their_session(
     await UserStore(redis).set_disabled("li", True)
     response = await client.get("/console", allow_redirects=False)
     assert response.status == 302
-    response = await client.post("/console/login", data={"name": "li", "password": PASSWORD})
+    response = await post_login(client, name="li", password=PASSWORD)
     assert response.status == 401
 
 
@@ -141,11 +157,8 @@ async def test_roles_are_enforced(client: Client, redis: Redis) -> None:
 async def test_login_never_redirects_off_site(client: Client, redis: Redis) -> None:
     await make_user(redis, "zhang", "officer")
     for target in ("https://evil.example/", "//evil.example/console", "/console\\@evil"):
-        response = await client.post(
-            "/console/login",
-            data={"name": "zhang", "password": PASSWORD, "next": target},
-            allow_redirects=False,
-        )
+        client.session.cookie_jar.clear()  # a fresh browser each time, not yet logged in
+        response = await post_login(client, name="zhang", password=PASSWORD, next=target)
         assert response.headers["Location"] == "/console"
 
 

@@ -61,8 +61,14 @@ async def test_session_cookie_is_secure_behind_https(
     app = create_app(replace(settings, public_url="https://fanzha.example.gov.cn"), library)
     https_client = await aiohttp_client(app)
     await make_user(redis, "zhang", "officer")
+    form = await https_client.get("/console/login")
+    assert form.cookies["fz_login"]["secure"]
+    token = form.cookies["fz_login"].value  # a browser on https sends the Secure cookie back
     response = await https_client.post(
-        "/console/login", data={"name": "zhang", "password": PASSWORD}, allow_redirects=False
+        "/console/login",
+        data={"name": "zhang", "password": PASSWORD, "csrf_token": token},
+        cookies={"fz_login": token},
+        allow_redirects=False,
     )
     assert response.status == 302
     assert response.cookies["fz_session"]["secure"]

@@ -14,7 +14,15 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.console import audit
-from bot.console.csrf import hidden_field, presented_token, token_matches
+from bot.console.csrf import (
+    FIELD,
+    LOGIN_COOKIE,
+    hidden_field,
+    login_token,
+    login_token_matches,
+    presented_token,
+    token_matches,
+)
 from bot.console.forms import FormError
 from bot.console.queue import ACTION_NAMES
 from bot.console.sessions import COOKIE, SESSION_SECONDS, Session, close_session, load_session
@@ -134,7 +142,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     """Show the login form (or go home when already logged in)."""
     if await current(request) is not None:
         raise web.HTTPFound(_safe_next(request.query.get("next", "")))
-    return render(request, "console/login.html.j2", next=request.query.get("next", ""))
+    return _login_form(request, next=request.query.get("next", ""))
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -143,6 +151,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     name = str(form.get("name", "")).strip().lower()[:64]
     password = str(form.get("password", ""))
     next_path = _safe_next(str(form.get("next", "")))
+    if not login_token_matches(request, str(form.get(FIELD, ""))):
+        message = "登录页面已过期，请重新输入后再登录。"
+        return _login_form(request, 403, error=message, name=name, next=next_path)
     redis = request.app[REDIS]
     counters = [
         keys.console_failures("user", name),
@@ -192,8 +203,23 @@ async def _count_failure(redis: Redis, counters: list[str]) -> None:
 def _login_error(
     request: web.Request, message: str, name: str, next_path: str, status: int = 401
 ) -> web.Response:
-    response = render(request, "console/login.html.j2", error=message, name=name, next=next_path)
+    return _login_form(request, status, error=message, name=name, next=next_path)
+
+
+def _login_form(request: web.Request, status: int = 200, **context: Any) -> web.Response:
+    """Render the login form with its double-submit token, kept in a Strict cookie too."""
+    token = login_token(request)
+    response = render(request, "console/login.html.j2", login_field=hidden_field(token), **context)
     response.set_status(status)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="Strict",
+        secure=request.app[SETTINGS].base_url.startswith("https://"),
+        path=LOGIN_PATH,
+    )
     return response
 
 
