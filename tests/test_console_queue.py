@@ -220,6 +220,42 @@ async def test_approval_with_a_time_schedules_and_the_due_loop_sends(
     assert await Outbox(redis).state(f"console/{item}|v1") in ("queued", "sent")
 
 
+async def test_a_send_cut_short_by_a_crash_is_finished_by_the_due_loop(
+    client: Client, redis: Redis, library: Library
+) -> None:
+    await _setup(redis)
+    token = await log_in(client, "zhang")
+    item = await _draft(client, token)
+    await _act(client, token, item, "submit")
+    token = await log_in(client, "wang")
+    await _act(client, token, item, "approve")
+    queue = Queue(redis)
+    approved = await queue.get(item)
+    assert approved and approved.state == "approved"
+    await queue.move(approved, "send", "wang")  # the click's first step; the process dies here
+    assert await Outbox(redis).state(f"console/{item}|v1") is None
+    assert await sending.send_due(redis, library, "Asia/Shanghai", time.time()) == 1
+    assert await Outbox(redis).state(f"console/{item}|v1") in ("queued", "sent")
+    sent = await queue.get(item)
+    assert sent and sent.sent_groups == 2
+    assert await sending.send_due(redis, library, "Asia/Shanghai", time.time()) == 0
+
+
+async def test_unscheduling_takes_the_item_off_the_due_list(
+    client: Client, redis: Redis, library: Library
+) -> None:
+    await _setup(redis)
+    token = await log_in(client, "zhang")
+    item = await _draft(client, token, send_at="2030-01-02T10:30")
+    await _act(client, token, item, "submit")
+    token = await log_in(client, "wang")
+    await _act(client, token, item, "approve")
+    assert (await _act(client, token, item, "unschedule")).status == 302
+    assert await sending.send_due(redis, library, "Asia/Shanghai", 1893551400.0 + 60) == 0
+    stored = await Queue(redis).get(item)
+    assert stored and stored.state == "approved"
+
+
 async def test_previews_show_every_channel_and_titles_are_escaped(
     client: Client, redis: Redis
 ) -> None:

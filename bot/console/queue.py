@@ -8,6 +8,7 @@ is a compare-and-set on the stored item, so two reviewers cannot both act on one
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -54,10 +55,18 @@ ACTION_NAMES: dict[str, str] = {
 LIMITS = {"title": 64, "summary": 200, "body": 4000, "comment": 500}
 
 # Replace the stored item only if it is still the version the caller read.
+# Save a new version if the stored one is still ARGV[2]; in the same step put the item on the
+# due list at ARGV[4] (epoch seconds) or take it off ("-"), so a state and its due entry never
+# part, whatever crashes after the save.
 _CAS = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('RPUSH', KEYS[2], ARGV[3])
+if ARGV[4] == '-' then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+elseif ARGV[4] ~= '' then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+end
 return 1
 """
 
@@ -239,11 +248,25 @@ class Queue:
     async def _save(self, current: Item, new: Item, user: str, action: str, detail: str) -> Item:
         saved = replace(new, version=current.version + 1, updated_by=user, updated_at=_now())
         script = self._redis.register_script(_CAS)
-        names = [keys.CONSOLE_ITEMS, keys.console_history(current.id)]
-        if not await script(keys=names, args=[current.id, encode(current), encode(saved)]):
+        names = [keys.CONSOLE_ITEMS, keys.console_history(current.id), keys.CONSOLE_DUE]
+        args = [current.id, encode(current), encode(saved), _due(current, saved)]
+        if not await script(keys=names, args=args):
             raise QueueError("这条内容刚被别人改过，请刷新后再操作。")
         await audit.record(self._redis, user, action, current.article_id, detail)
         return saved
+
+
+def _due(current: Item, saved: Item) -> str:
+    """Return the due-list change a save makes: a scheduled item is due at its send time, an
+    item just moved to "sent" is owed its send now (until the sender takes it off), an item
+    leaving "scheduled" any other way comes off ("-"); "" changes nothing."""
+    if saved.state == "scheduled":
+        return str(datetime.fromisoformat(saved.send_at).timestamp())
+    if saved.state == "sent" and current.state != "sent":
+        return str(time.time())
+    if current.state == "scheduled":
+        return "-"
+    return ""
 
 
 def _now() -> str:

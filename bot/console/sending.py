@@ -1,7 +1,10 @@
 """Turn an approved queue item into an article and deliveries; the due-item loop.
 
-Sends are idempotent: every delivery key is "console/<id>|<group>", so the outbox queues a
-group once however many instances (or retries) send the same item.
+The queue puts an item on the due list in the same step that schedules it or moves it to
+"sent", and only the sender takes it off, after the deliveries are queued: a crash in between
+leaves the send owed, and the due loop of any instance finishes it. Sends are idempotent:
+every delivery key is "console/<id>|<group>", so the outbox queues a group once however many
+instances (or retries) send the same item.
 """
 
 from __future__ import annotations
@@ -83,38 +86,35 @@ async def send(redis: Redis, library: Library, timezone: str, item: Item) -> int
     return len(deliveries)
 
 
-async def schedule(redis: Redis, item: Item) -> None:
-    """Put a scheduled item on the due list at its send time."""
-    when = datetime.fromisoformat(item.send_at).timestamp()
-    await redis.zadd(keys.CONSOLE_DUE, {item.id: when})
-
-
-async def unschedule(redis: Redis, item: Item) -> None:
-    """Take an item off the due list."""
-    await redis.zrem(keys.CONSOLE_DUE, item.id)
+async def complete(redis: Redis, library: Library, timezone: str, item: Item, user: str) -> Item:
+    """Queue the deliveries of an item in state "sent" and record how many groups; return it."""
+    try:
+        groups = await send(redis, library, timezone, item)
+    except QueueError as exc:
+        log.error("console item %s cannot be sent: %s", item.id, exc)
+        groups = 0
+    # Whoever takes the entry off records the count; the deliveries themselves are idempotent.
+    if await redis.zrem(keys.CONSOLE_DUE, item.id):
+        return await Queue(redis).mark_sent(item, groups, user)
+    return item
 
 
 async def send_due(redis: Redis, library: Library, timezone: str, now: float) -> int:
-    """Send every scheduled item whose time has come; return how many were sent."""
+    """Send every item whose time has come (scheduled, or owed after a crash); return how many."""
     sent = 0
     queue = Queue(redis)
     for due in await redis.zrangebyscore(keys.CONSOLE_DUE, "-inf", now):
-        item_id = str(due)
-        item = await queue.get(item_id)
-        if item is None or item.state != "scheduled":
-            await redis.zrem(keys.CONSOLE_DUE, item_id)
+        item = await queue.get(str(due))
+        if item is None or item.state not in ("scheduled", "sent"):
+            await redis.zrem(keys.CONSOLE_DUE, str(due))
             continue
-        try:
-            groups = await send(redis, library, timezone, item)
-        except QueueError as exc:
-            log.error("console item %s cannot be sent at its time: %s", item_id, exc)
-            await redis.zrem(keys.CONSOLE_DUE, item_id)
-            continue
-        # Whoever removes the entry records the send; the deliveries themselves are idempotent.
-        if await redis.zrem(keys.CONSOLE_DUE, item_id):
-            moved = await queue.move(item, "send", SYSTEM_USER, "")
-            await queue.mark_sent(moved, groups, SYSTEM_USER)
-            sent += 1
+        if item.state == "scheduled":
+            try:
+                item = await queue.move(item, "send", SYSTEM_USER, "")
+            except QueueError:  # another instance moved it first: it sends it
+                continue
+        await complete(redis, library, timezone, item, SYSTEM_USER)
+        sent += 1
     return sent
 
 

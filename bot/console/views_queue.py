@@ -146,16 +146,9 @@ async def act(request: web.Request) -> web.StreamResponse:
         moved = await queue.move(item, action, user.name, comment)
         if action == "approve" and moved.send_at:
             moved = await queue.move(moved, "schedule", user.name)
-        if moved.state == "scheduled":
-            await sending.schedule(redis, moved)
-        elif action == "unschedule":
-            await sending.unschedule(redis, moved)
-        elif moved.state == "sent":
-            await sending.unschedule(redis, moved)
-            count = await sending.send(
-                redis, request.app[LIBRARY], request.app[SETTINGS].timezone, moved
-            )
-            await queue.mark_sent(moved, count, user.name)
+        if moved.state == "sent":
+            library, timezone = request.app[LIBRARY], request.app[SETTINGS].timezone
+            await sending.complete(redis, library, timezone, moved, user.name)
     except (forms.FormError, QueueError) as exc:
         return await _show(request, await _item(request), str(exc), 409)
     raise web.HTTPFound(f"/console/items/{item.id}")
