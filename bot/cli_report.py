@@ -9,11 +9,14 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from bot.campaigns import load_campaigns
+from bot.catalog import Catalog
+from bot.content import ContentError
 from bot.dashboard import report_xlsx
 from bot.dashboard.period import BadRequest, Period, month
 from bot.dashboard.snapshot import collect
 from bot.knowledge import KnowledgeBase
-from bot.library import load_library
+from bot.library import Library, load_library
 from bot.settings import Settings
 from bot.store.embedded import open_redis
 
@@ -37,8 +40,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not output.parent.is_dir():
             raise BadRequest(f"文件夹“{output.parent}”不存在，请先建好再导出。")
         library = load_library(settings.content_dir)
+        titles = _campaign_titles(settings, library)
         with open_redis(settings.redis_url, settings.data_dir) as url:
-            content = asyncio.run(_render(url, library.kb, period, args.region))
+            content = asyncio.run(_render(url, library.kb, period, args.region, titles))
     except BadRequest as exc:
         print(f"导出失败：{exc.public}", file=sys.stderr)
         return 2
@@ -47,10 +51,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _render(url: str, kb: KnowledgeBase, period: Period, region: str) -> bytes:
+def _campaign_titles(settings: Settings, library: Library) -> dict[str, str]:
+    """Return campaign id -> title from schedules/ (none when it does not load: ids show)."""
+    try:
+        campaigns = load_campaigns(settings.schedules_dir, Catalog.from_library(library))
+    except ContentError as exc:
+        print(f"注意：推送计划读取失败，报表里只显示计划编号。{exc}", file=sys.stderr)
+        return {}
+    return {campaign.id: campaign.title for campaign in campaigns}
+
+
+async def _render(
+    url: str, kb: KnowledgeBase, period: Period, region: str, titles: dict[str, str]
+) -> bytes:
     redis = Redis.from_url(url, decode_responses=True)
     try:
-        snap = await collect(redis, kb, period, region)
+        snap = await collect(redis, kb, period, region, campaign_titles=titles)
         return report_xlsx.to_bytes(await report_xlsx.build(redis, snap))
     finally:
         await redis.aclose()

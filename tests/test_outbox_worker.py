@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from bot.articles import packs, receipts
 from bot.articles.store import ArticleStore
 from bot.channels.wecom_robot import RobotClient, RobotConfig, markdown_payloads
+from bot.dashboard import data
 from bot.library import Library
 from bot.models import Delivery, Group, GroupKind, PushTarget
 from bot.outbox import Outbox, group_health
@@ -81,6 +82,35 @@ async def test_a_sim_push_lands_in_the_feed_once_and_counts_reach(
     region = await reach.totals(redis, [senders.today()], "region", "城关镇")
     assert region[Measure.PUSHES_SENT] == 1
     assert (await outbox.depth())["pending"] == 0
+
+
+async def test_pushes_are_counted_per_campaign_in_each_region(
+    redis: Redis, senders: Senders
+) -> None:
+    unset = dataclasses.replace(sim_group("no-target", "城关镇/和平村"), target=PushTarget.NONE)
+    await _register(senders, sim_group(), sim_group("sim-other", "河口镇/河口村"), unset)
+    outbox = Outbox(redis)
+    pushes = [
+        Delivery("m:1", "sim-test", body="一封信", campaign="monthly-letter"),
+        Delivery("m:2", "sim-other", body="一封信", campaign="monthly-letter"),
+        Delivery("m:3", "no-target", body="一封信", campaign="monthly-letter"),
+        Delivery("a:1", "sim-test", body="紧急预警", campaign="alert"),
+        Delivery("q:1", "sim-test", body="答题结果"),
+    ]
+    await outbox.enqueue(pushes)
+    async with running(Worker(redis, senders, FAST)):
+        for push in pushes:
+            await settle(lambda key=push.key: _finished(outbox, key))
+    days = [senders.today()]
+    town = await data.by_campaign(redis, days, "城关镇", {"monthly-letter": "每月一封信"})
+    assert [(row.title, row.sent, row.failed) for row in town] == [
+        ("每月一封信", 1, 1), ("紧急预警", 1, 0),
+    ]  # fmt: skip
+    everywhere = await data.by_campaign(redis, days, "", {})
+    assert [(row.title, row.sent, row.failed) for row in everywhere] == [
+        ("monthly-letter", 2, 1), ("紧急预警", 1, 0),
+    ]  # fmt: skip
+    assert (await reach.totals(redis, days))[Measure.PUSHES_SENT] == 4  # the quiz post too
 
 
 async def test_an_article_push_carries_the_groups_link_and_notes_the_receipt_window(
@@ -297,6 +327,10 @@ async def test_a_200_message_backlog_to_one_robot_gets_no_45009(
     assert fake.answers[45009] == 0
     assert sorted(fake.texts(KEY)) == sorted(f"第{n}条提醒" for n in range(200))
     assert (await _sent_today(senders, "robot-test"))[Measure.PUSHES_SENT] == 200
+
+
+async def _finished(outbox: Outbox, key: str) -> bool:
+    return await outbox.state(key) in ("sent", "parked")
 
 
 async def _state_is(outbox: Outbox, key: str, state: str) -> bool:

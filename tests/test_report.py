@@ -25,7 +25,7 @@ from bot.quiz.bank import TRUE_FALSE, Question
 from bot.quiz.pledges import claim_app, pledge
 from bot.quiz.stats import record_answer
 from bot.service import ChatService
-from bot.store import reach
+from bot.store import keys, reach
 from bot.store.embedded import EmbeddedRedis
 from bot.store.groups import GroupRegistry
 from bot.store.reach import Measure, Unique
@@ -304,6 +304,11 @@ def _register(url: str) -> None:
         await redis.flushall()
         for group in _groups():
             await GroupRegistry(redis).put(group)
+        async with redis.pipeline(transaction=False) as pipe:
+            for dim, value in reach.group_dimensions(_groups()[0]):
+                counter = keys.counts(date(2026, 11, 5), dim, value)
+                pipe.hincrby(counter, reach.campaign_field(Measure.PUSHES_SENT, "village-peak"), 3)
+            await pipe.execute()
         await redis.aclose()
 
     asyncio.run(run())
@@ -368,3 +373,5 @@ def test_cli_writes_the_workbook(
     assert book.sheetnames[0] == "汇总"
     assert str(book["汇总"]["A1"].value).startswith(TOWN)
     assert "幸福村" in book.sheetnames
+    pushes = [tuple(row) for row in book["推送计划"].iter_rows(min_row=2, values_only=True)]
+    assert pushes == [("村民群高峰时段反诈提醒", 3, 0)]  # titled from schedules/

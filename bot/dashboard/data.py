@@ -27,6 +27,8 @@ CONCURRENCY = 8
 _T = TypeVar("_T")
 # Quiz questions about no scam in particular (quiz_stats files them under "").
 GENERAL_QUESTIONS = "防骗常识"
+# Pushes that come from no schedules/ campaign, by their Delivery.campaign.
+PUSH_SOURCES = {"console": "控制台发布的内容", "alert": "紧急预警"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,16 @@ class QuizTopic:
     def accuracy(self) -> float:
         """Return the share of correct answers (answers is never 0 here)."""
         return self.correct / self.answers
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPushes:
+    """Pushes one campaign (or the console, or urgent alerts) made in a region."""
+
+    id: str
+    title: str
+    sent: int
+    failed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +190,25 @@ async def by_kind(
         for measure, count in measures.items():
             kind[measure] += count
     return result
+
+
+async def by_campaign(
+    redis: Redis, days: Sequence[date], region: str, titles: Mapping[str, str]
+) -> list[CampaignPushes]:
+    """Return pushes sent and failed per campaign in `region`, most sent first."""
+    dim, value = dimension(region)
+    counted = await reach.campaign_totals(redis, days, dim, value)
+    names = {**PUSH_SOURCES, **titles}
+    rows = [
+        CampaignPushes(
+            campaign,
+            names.get(campaign, campaign),
+            m[Measure.PUSHES_SENT],
+            m[Measure.PUSHES_FAILED],
+        )  # fmt: skip
+        for campaign, m in counted.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.sent, -row.failed, row.id))
 
 
 async def asked_scams(

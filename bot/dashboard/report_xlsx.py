@@ -1,7 +1,7 @@
 """The monthly report as an xlsx workbook (openpyxl), with native Excel line and bar charts.
 
 Sheets: 汇总 (written summary and key figures), one per measure by day (the region and each
-sub-region side by side), one per sub-region by day, 排名, 问询, 答题, 未答问题.
+sub-region side by side), one per sub-region by day, 排名, 推送计划, 问询, 答题, 未答问题.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ async def build(redis: Redis, snap: Snapshot) -> Workbook:
     for name, days in region_days[1:]:
         _region_sheet(book.create_sheet(_sheet_name(name, names)), name, days)
     _ranking_sheet(book.create_sheet(_sheet_name("排名", names)), snap)
+    _table_sheet(
+        book.create_sheet(_sheet_name("推送计划", names)),
+        ("推送计划", "推送成功", "推送失败"),
+        [(c.title, c.sent, c.failed) for c in snap.campaigns],
+        chart_title="各推送计划的推送",
+    )
     _table_sheet(
         book.create_sheet(_sheet_name("问询", names)),
         ("骗局类型", "提问次数"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -27,6 +28,7 @@ class Snapshot:
     reach: data.Reach
     days: list[data.DayReach]
     ranking: list[RankRow]
+    campaigns: list[data.CampaignPushes]
     asked: list[data.TopicCount]
     quiz: list[data.QuizTopic]
     unmatched: list[data.UnmatchedQuestion]
@@ -52,9 +54,17 @@ def check_region(region: str, regions: list[str]) -> str:
 
 
 async def collect(
-    redis: Redis, kb: KnowledgeBase, period: Period, region: str, unmatched_limit: int = 20
+    redis: Redis,
+    kb: KnowledgeBase,
+    period: Period,
+    region: str,
+    *,
+    campaign_titles: Mapping[str, str] | None = None,
+    unmatched_limit: int = 20,
 ) -> Snapshot:
-    """Read everything for `period` and `region` ("" = all); raise BadRequest on a bad region."""
+    """Read everything for `period` and `region` ("" = all); raise BadRequest on a bad region.
+
+    `campaign_titles` names the schedules/ campaigns (id -> title) in the pushes table."""
     groups = await GroupRegistry(redis).all()
     regions = data.region_paths(groups)
     region = check_region(region, regions)
@@ -67,6 +77,7 @@ async def collect(
         reach=await data.region_reach(redis, days, region, groups),
         days=await data.by_day(redis, days, region),
         ranking=await rank(redis, days, region, groups),
+        campaigns=await data.by_campaign(redis, days, region, campaign_titles or {}),
         asked=await data.asked_scams(redis, days, region, kb),
         quiz=await data.quiz_topics(redis, days, region, kb),
         unmatched=await data.unmatched(redis, days, region, unmatched_limit),

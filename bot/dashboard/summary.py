@@ -34,9 +34,11 @@ def _done(snap: Snapshot) -> str:
         if counts[Measure.PUSHES_SENT]
     )
     by_kind = f"，其中{kinds}" if kinds else ""
+    plans = "、".join(f"“{row.title}” {row.sent} 次" for row in snap.campaigns[:3] if row.sent)
+    by_plan = f"推送最多的是{plans}；" if plans else ""
     return (
         f"{snap.period.label}，{snap.region_label}在已登记的 {snap.reach.groups} 个群中"
-        f"推送防骗内容 {m[Measure.PUSHES_SENT]} 次{by_kind}；"
+        f"推送防骗内容 {m[Measure.PUSHES_SENT]} 次{by_kind}；{by_plan}"
         f"推送失败 {m[Measure.PUSHES_FAILED]} 次，"
         f"为个人微信群生成转发包 {m[Measure.FORWARD_PACKS]} 份。"
     )

@@ -16,6 +16,7 @@ from bot.console.auth import render, require
 from bot.dashboard import charts, report_xlsx, summary
 from bot.dashboard.period import PRESETS, BadRequest, Period, custom, month, preset, today
 from bot.dashboard.snapshot import Snapshot, collect
+from bot.scheduler import SCHEDULER
 from bot.store.reach import Measure
 from bot.web.appkeys import LIBRARY, PAGES, REDIS, SETTINGS
 
@@ -49,7 +50,10 @@ def _report_month(request: web.Request) -> Period:
 
 async def _collect(request: web.Request, period: Period) -> Snapshot:
     kb = request.app[LIBRARY].kb
-    return await collect(request.app[REDIS], kb, period, request.query.get("region", ""))
+    scheduler = request.app.get(SCHEDULER)
+    titles = {c.id: c.title for c in scheduler.campaigns} if scheduler else {}
+    region = request.query.get("region", "")
+    return await collect(request.app[REDIS], kb, period, region, campaign_titles=titles)
 
 
 def _cards(snap: Snapshot) -> list[tuple[str, str, str]]:

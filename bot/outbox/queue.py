@@ -67,6 +67,7 @@ end
 if ARGV[5] ~= '' then
   for i = 7, #KEYS do
     redis.call('HINCRBY', KEYS[i], ARGV[5], 1)
+    if ARGV[15] ~= '' then redis.call('HINCRBY', KEYS[i], ARGV[15], 1) end
     redis.call('EXPIRE', KEYS[i], ARGV[6])
   end
 end
@@ -144,8 +145,9 @@ class Entry:
 class Finish:
     """How a delivery ends: sent (with an optional simulator bubble) or parked with a reason.
 
-    `reach` lists the day's counter hashes to increment by `measure` (bot.store.reach); they sit
-    in another slot, so a Redis Cluster deployment must keep them on the outbox's node.
+    `reach` lists the day's counter hashes to increment by `measure` (bot.store.reach), and by
+    `campaign_field` too when set; they sit in another slot, so a Redis Cluster deployment must
+    keep them on the outbox's node.
     """
 
     outcome: Literal["sent", "parked"]
@@ -155,6 +157,7 @@ class Finish:
     feed: str = ""
     reason: str = ""
     health: str = ""
+    campaign_field: str = ""
 
 
 class Outbox:
@@ -265,7 +268,7 @@ class Outbox:
             keys.OUTBOX_GROUP, entry.entry_id, finish.outcome, keys.DELIVERY_TTL_SECONDS,
             finish.measure, keys.METRICS_TTL_SECONDS, finish.feed, keys.SIM_FEED_SIZE,
             entry.raw, finish.reason, entry.attempts, finish.group_id, finish.health,
-            DEAD_LETTERS_KEPT,
+            DEAD_LETTERS_KEPT, finish.campaign_field,
         ]  # fmt: skip
         return bool(await self._finish(keys=names, args=args))
 

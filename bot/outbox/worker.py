@@ -236,7 +236,9 @@ class Worker:
         """Record a successful send, with its reach, in the script that acknowledges it."""
         measure = Measure.PUSHES_SENT.value if sent.counted else ""
         counters = _reach(self.senders, group) if sent.counted else ()
-        finish = Finish("sent", group.id, measure, counters, feed=sent.feed)
+        per_campaign = _campaign_field(Measure.PUSHES_SENT, delivery)
+        finish = Finish("sent", group.id, measure, counters, feed=sent.feed,
+                        campaign_field=per_campaign)  # fmt: skip
         if not await self.outbox.finish(entry, finish):
             log.warning("delivery %s was recorded by another sender first", delivery.key)
 
@@ -266,6 +268,7 @@ class Worker:
         finish = Finish(
             "parked", delivery.group_id, Measure.PUSHES_FAILED.value, counters,
             reason=reason, health=health,
+            campaign_field=_campaign_field(Measure.PUSHES_FAILED, delivery),
         )  # fmt: skip
         await self.outbox.finish(entry, finish)
 
@@ -274,6 +277,11 @@ def _reach(senders: Senders, group: Group) -> tuple[str, ...]:
     """Return today's reach counter hashes for `group` (every dimension it counts under)."""
     day = senders.today()
     return tuple(keys.counts(day, dim, value) for dim, value in reach.group_dimensions(group))
+
+
+def _campaign_field(measure: Measure, delivery: Delivery) -> str:
+    """Return the per-campaign counter field of a push ("" for pushes outside campaigns)."""
+    return reach.campaign_field(measure, delivery.campaign) if delivery.campaign else ""
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -151,6 +151,29 @@ async def totals(
     return result
 
 
+def campaign_field(measure: Measure, campaign: str) -> str:
+    """Return the counter field that counts `measure` for one campaign ("pushes_sent@<id>")."""
+    return f"{measure.value}@{campaign}"
+
+
+async def campaign_totals(
+    redis: Redis, days: Iterable[date], dimension: str = "all", value: str = "all"
+) -> dict[str, dict[Measure, int]]:
+    """Return, per campaign id, its measures summed over `days` for one dimension value."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for day in days:
+            pipe.hgetall(keys.counts(day, dimension, value))
+        per_day = await pipe.execute()
+    result: dict[str, dict[Measure, int]] = {}
+    for stored in per_day:
+        for field, count in stored.items():
+            measure, _, campaign = str(field).partition("@")
+            if campaign and measure in Measure._value2member_map_:
+                counted = result.setdefault(campaign, dict.fromkeys(Measure, 0))
+                counted[Measure(measure)] += int(count)
+    return result
+
+
 async def unique_count(
     redis: Redis, days: Iterable[date], unique: Unique, dimension: str = "all", value: str = "all"
 ) -> int:
