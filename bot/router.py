@@ -20,26 +20,33 @@ ErrorFn = Callable[..., Awaitable[Reply | None]]
 
 
 @cache
-def _parameters(fn: Callable[..., Any]) -> tuple[tuple[str, bool], ...] | None:
-    """Return (name, required) per parameter of `fn`, or None when it takes **kwargs."""
+def _signature(fn: Callable[..., Any]) -> tuple[tuple[tuple[str, bool], ...] | None, bool]:
+    """Return (name, required) per parameter of `fn` (None when it takes **kwargs), and
+    whether it is a coroutine function. Computed once per function: dispatch is hot."""
     params = inspect.signature(fn).parameters.values()
+    is_coroutine = inspect.iscoroutinefunction(fn)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return None
-    return tuple((p.name, p.default is p.empty) for p in params)
+        return None, is_coroutine
+    return tuple((p.name, p.default is p.empty) for p in params), is_coroutine
 
 
 async def call_injected(fn: Callable[..., Any], scope: Mapping[str, Any]) -> Any:
     """Call `fn` with the values from `scope` whose names its signature declares."""
-    params = _parameters(fn)
+    params, is_coroutine = _signature(fn)
     if params is None:
         kwargs = dict(scope)
     else:
-        missing = [name for name, required in params if required and name not in scope]
-        if missing:
-            raise TypeError(f"{fn.__qualname__} needs {missing}, which nothing provides")
-        kwargs = {name: scope[name] for name, _ in params if name in scope}
+        kwargs = {}
+        for name, required in params:
+            if name in scope:
+                kwargs[name] = scope[name]
+            elif required:
+                missing = [n for n, needed in params if needed and n not in scope]
+                raise TypeError(f"{fn.__qualname__} needs {missing}, which nothing provides")
     result = fn(**kwargs)
-    return await result if inspect.isawaitable(result) else result
+    if is_coroutine or inspect.isawaitable(result):
+        return await result
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +60,7 @@ class Handler:
         """Return the extra arguments the filters provide, or None when one fails."""
         extra: dict[str, Any] = {}
         for filter_ in self.filters:
-            result = await call_injected(filter_, {**scope, **extra})
+            result = await call_injected(filter_, {**scope, **extra} if extra else scope)
             if not result:
                 return None
             if isinstance(result, dict):
@@ -106,10 +113,12 @@ class Dispatcher:
                 found = await handler.check(scope)
                 if found is None:
                     continue
+                if found:
+                    scope = {**scope, **found}
                 try:
-                    reply: Reply | None = await call_injected(handler.callback, {**scope, **found})
+                    reply: Reply | None = await call_injected(handler.callback, scope)
                 except Exception as exc:
-                    return await self._on_error(exc, {**scope, **found})
+                    return await self._on_error(exc, scope)
                 return reply
         return None
 
