@@ -55,6 +55,18 @@ async def _act(client: Client, token: str, item: str, action: str, comment: str 
     )
 
 
+async def _approved(client: Client, redis: Redis, **fields: Any) -> tuple[str, str]:
+    """Draft an item as the officer and approve it as the reviewer; return its id and the
+    reviewer's CSRF token."""
+    await _setup(redis)
+    token = await log_in(client, "zhang")
+    item = await _draft(client, token, **fields)
+    await _act(client, token, item, "submit")
+    token = await log_in(client, "wang")
+    await _act(client, token, item, "approve")
+    return item, token
+
+
 async def test_draft_review_approve_send(client: Client, redis: Redis, library: Library) -> None:
     await _setup(redis)
     token = await log_in(client, "zhang")
@@ -200,12 +212,7 @@ async def test_bad_form_input_gets_a_chinese_error(client: Client, redis: Redis)
 async def test_approval_with_a_time_schedules_and_the_due_loop_sends(
     client: Client, redis: Redis, library: Library
 ) -> None:
-    await _setup(redis)
-    token = await log_in(client, "zhang")
-    item = await _draft(client, token, send_at="2030-01-02T10:30")
-    await _act(client, token, item, "submit")
-    token = await log_in(client, "wang")
-    await _act(client, token, item, "approve")
+    item, _ = await _approved(client, redis, send_at="2030-01-02T10:30")
     stored = await Queue(redis).get(item)
     assert stored and stored.state == "scheduled"
     assert stored.send_at == "2030-01-02T10:30:00+08:00"
@@ -223,12 +230,7 @@ async def test_approval_with_a_time_schedules_and_the_due_loop_sends(
 async def test_a_send_cut_short_by_a_crash_is_finished_by_the_due_loop(
     client: Client, redis: Redis, library: Library
 ) -> None:
-    await _setup(redis)
-    token = await log_in(client, "zhang")
-    item = await _draft(client, token)
-    await _act(client, token, item, "submit")
-    token = await log_in(client, "wang")
-    await _act(client, token, item, "approve")
+    item, _ = await _approved(client, redis)
     queue = Queue(redis)
     approved = await queue.get(item)
     assert approved and approved.state == "approved"
@@ -244,12 +246,7 @@ async def test_a_send_cut_short_by_a_crash_is_finished_by_the_due_loop(
 async def test_unscheduling_takes_the_item_off_the_due_list(
     client: Client, redis: Redis, library: Library
 ) -> None:
-    await _setup(redis)
-    token = await log_in(client, "zhang")
-    item = await _draft(client, token, send_at="2030-01-02T10:30")
-    await _act(client, token, item, "submit")
-    token = await log_in(client, "wang")
-    await _act(client, token, item, "approve")
+    item, token = await _approved(client, redis, send_at="2030-01-02T10:30")
     assert (await _act(client, token, item, "unschedule")).status == 302
     assert await sending.send_due(redis, library, "Asia/Shanghai", 1893551400.0 + 60) == 0
     stored = await Queue(redis).get(item)
