@@ -34,6 +34,8 @@ from bot.outbox.health import broken
 from bot.outbox.queue import Entry, Finish, Outbox, decode
 from bot.senders import Broken, Busy, Park, Senders, Sent, Transient
 from bot.store import keys, reach
+from bot.store.groups import GroupRegistry
+from bot.store.groups import decode as decode_group
 from bot.store.reach import Measure
 
 log = logging.getLogger(__name__)
@@ -154,10 +156,14 @@ class Worker:
             log.error("outbox entry %s is not a delivery; parked", entry.entry_id)
             await self.outbox.finish(entry, Finish("parked", "", reason="无法识别的推送记录"))
             return
-        if await self.outbox.state(delivery.key) in ("sent", "parked"):
+        async with self.senders.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.delivery_state(delivery.key))
+            GroupRegistry.queue_get(pipe, delivery.group_id)
+            state, raw_group = await pipe.execute()
+        if state in ("sent", "parked"):
             await self.outbox.finish(entry, Finish("sent", delivery.group_id))
             return
-        group = await self.senders.registry.get(delivery.group_id)
+        group = decode_group(raw_group)
         if group is None:
             await self._park(entry, delivery, None, "这个群已从群登记中删除。")
         elif pace := self.senders.pace(group):
