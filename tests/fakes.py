@@ -25,13 +25,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import xmltodict  # type: ignore[import-untyped]
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
 from wechatpy.crypto import PrpCrypto as OAPrpCrypto
 from wechatpy.crypto import WeChatCrypto as OACrypto
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import WeChatSigner
+
+from bot.channels.wecom_api import WeComAPI
 
 TEXT_BYTES = 2048
 MINUTE = 60.0
@@ -118,6 +122,11 @@ class FakeWeComAPI(_Fake):
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._send)
         return app
+
+    def client(self, session: aiohttp.ClientSession, redis: Redis) -> WeComAPI:
+        """Return our WeCom API client configured for this fake app."""
+        return WeComAPI(session, redis, corp_id=self.corp_id, secret=self.secret,
+                        agent_id=self.agent_id, base=self.base)  # fmt: skip
 
     def expire_tokens(self) -> None:
         """Let every issued token run out, as after two hours."""

@@ -14,7 +14,6 @@ from redis.asyncio import Redis
 from bot.app import create_app
 from bot.articles import links, packs
 from bot.articles.daily import DELIVERY_TIMES, deliver_job
-from bot.channels.wecom_api import WeComAPI
 from bot.channels.wecom_app import WeComAppConfig, setup_wecom_app
 from bot.library import Library
 from bot.scheduler import DAILY_JOBS
@@ -119,14 +118,7 @@ async def test_deliver_daily_sends_each_owner_one_card(wecom: FakeWeComAPI, redi
     registry = GroupRegistry(redis)
     assert await packs.deliver_daily(redis, registry, None, today(), base_url="https://x") == 0
     async with aiohttp.ClientSession() as session:
-        api = WeComAPI(
-            session,
-            redis,
-            corp_id=wecom.corp_id,
-            secret=wecom.secret,
-            agent_id=wecom.agent_id,
-            base=wecom.base,
-        )
+        api = wecom.client(session, redis)
         base = "https://fz.example.cn"
         assert await packs.deliver_daily(redis, registry, api, today(), base_url=base) == 2
         # A second run (another instance, or a retry) sends nothing again.
@@ -147,14 +139,7 @@ async def test_deliver_daily_retries_an_owner_whose_send_failed(
     await packs.add(redis, PARENTS, "scams/shuadan", today())
     registry = GroupRegistry(redis)
     async with aiohttp.ClientSession() as session:
-        api = WeComAPI(
-            session,
-            redis,
-            corp_id=wecom.corp_id,
-            secret=wecom.secret,
-            agent_id=wecom.agent_id,
-            base=wecom.base,
-        )
+        api = wecom.client(session, redis)
         wecom.fail_next(45009)
         assert await packs.deliver_daily(redis, registry, api, today(), base_url="https://x") == 0
         assert await packs.deliver_daily(redis, registry, api, today(), base_url="https://x") == 1

@@ -279,17 +279,7 @@ def two_apis(
     """Two instances of the service: each its own HTTP session and Redis connection."""
     sessions = [aiohttp.ClientSession(), aiohttp.ClientSession()]
     redises = [Redis.from_url(redis_url, decode_responses=True) for _ in sessions]
-    apis = [
-        WeComAPI(
-            session,
-            r,
-            corp_id=fake.corp_id,
-            secret=fake.secret,
-            agent_id=fake.agent_id,
-            base=fake.base,
-        )
-        for session, r in zip(sessions, redises, strict=True)
-    ]
+    apis = [fake.client(session, r) for session, r in zip(sessions, redises, strict=True)]
     return sessions, redises, apis
 
 
@@ -343,14 +333,7 @@ async def test_expired_token_is_fetched_again_once_for_all_instances(
 async def test_send_errors_and_limits(wecom: FakeWeComAPI, redis: Redis) -> None:
     wecom.members = {"teacher_li"}
     async with aiohttp.ClientSession() as session:
-        api = WeComAPI(
-            session,
-            redis,
-            corp_id=wecom.corp_id,
-            secret=wecom.secret,
-            agent_id=wecom.agent_id,
-            base=wecom.base,
-        )
+        api = wecom.client(session, redis)
         receipt = await api.send_text(["teacher_li", "Nobody"], "提醒" * 500)
         assert receipt.messages == 2 and receipt.invalid_users == {"nobody"}
         assert wecom.truncated == 0
