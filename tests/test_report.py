@@ -315,31 +315,16 @@ def _register(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "name", "message"),
     [
-        (("--month", "2026-13", "--region", TOWN), "月份"),
-        (("--month", "2026-11", "--region", "不存在镇"), "没有登记过"),
+        (("--month", "2026-13", "--region", TOWN), "report.xlsx", "月份"),
+        (("--month", "2026-11", "--region", "不存在镇"), "report.xlsx", "没有登记过"),
+        (("--month", "2026-11"), "no/such/dir/r.xlsx", "不存在"),
+        (("--month", "2026-11"), "r.csv", ".xlsx"),
     ],
 )
 def test_cli_bad_input_writes_nothing(
     args: tuple[str, ...],
-    message: str,
-    redis_server: EmbeddedRedis,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    _register(redis_server.url)
-    output = tmp_path / "report.xlsx"
-    assert _run_cli(monkeypatch, tmp_path, redis_server.url, *args, "-o", str(output)) == 2
-    assert message in capsys.readouterr().err
-    assert not output.exists()
-
-
-@pytest.mark.parametrize(
-    ("name", "message"), [("no/such/dir/r.xlsx", "不存在"), ("r.csv", ".xlsx")]
-)
-def test_cli_bad_output_path(
     name: str,
     message: str,
     redis_server: EmbeddedRedis,
@@ -349,10 +334,8 @@ def test_cli_bad_output_path(
 ) -> None:
     _register(redis_server.url)
     output = tmp_path / name
-    status = _run_cli(
-        monkeypatch, tmp_path, redis_server.url, "--month", "2026-11", "-o", str(output)
-    )
-    assert status == 2 and message in capsys.readouterr().err
+    assert _run_cli(monkeypatch, tmp_path, redis_server.url, *args, "-o", str(output)) == 2
+    assert message in capsys.readouterr().err
     assert not output.exists()
 
 
