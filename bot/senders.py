@@ -105,8 +105,11 @@ class Senders:
         """Return the local day reach is counted under."""
         return datetime.now(ZoneInfo(self.timezone)).date()
 
-    async def send(self, delivery: Delivery, group: Group, skip: int = 0) -> Sent:
-        """Send `delivery` to `group` (leaving out its first `skip` parts) or raise."""
+    async def send(
+        self, delivery: Delivery, group: Group, skip: int = 0, robot_key: str | None = None
+    ) -> Sent:
+        """Send `delivery` to `group` (leaving out its first `skip` parts) or raise;
+        `robot_key` saves reading the group's robot key when the caller read it already."""
         target = group.target
         if target is PushTarget.NONE:
             raise Park("该群没有设置推送方式，消息没有发出。")
@@ -116,7 +119,7 @@ class Senders:
         if target is PushTarget.SIMULATOR:
             sent = Sent(feed=_bubble(payload, delivery))
         elif target is PushTarget.ROBOT:
-            sent = await self._robot(group, payload, skip)
+            sent = await self._robot(group, payload, skip, robot_key)
         else:
             sent = await self._smart_bot(group, payload)
         if delivery.item_id:
@@ -148,9 +151,11 @@ class Senders:
             raise Park("该转发群没有负责人，无法放入转发包。") from None
         return Sent(counted=False)
 
-    async def _robot(self, group: Group, payload: PushPayload, skip: int) -> Sent:
+    async def _robot(
+        self, group: Group, payload: PushPayload, skip: int, robot_key: str | None
+    ) -> Sent:
         """Send through the group's WeCom robot: a news card, markdown or text."""
-        key = await self.registry.robot_key(group.id)
+        key = robot_key or await self.registry.robot_key(group.id)
         if not key:
             raise Broken("该群还没有登记群机器人的 Webhook 地址。")
         try:

@@ -41,11 +41,19 @@ from bot.store.reach import Measure
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where a delivery goes: its group, and the robot key read with it (None when unset)."""
+
+    group: Group
+    robot_key: str | None
+
+
 @dataclass
 class _Lane:
     """Sends to one paced target: one at a time in this instance, in arrival order."""
 
-    waiting: deque[tuple[Entry, Delivery, Group, float]] = field(default_factory=deque)
+    waiting: deque[tuple[Entry, Delivery, _Target, float]] = field(default_factory=deque)
     running: bool = False
     # When the last entry sent back to Redis for lack of room is due: the next goes one pace
     # later, so a long backlog returns at the target's pace instead of all at once.
@@ -159,21 +167,24 @@ class Worker:
         async with self.senders.redis.pipeline(transaction=False) as pipe:
             pipe.get(keys.delivery_state(delivery.key))
             GroupRegistry.queue_get(pipe, delivery.group_id)
-            state, raw_group = await pipe.execute()
+            pipe.hget(keys.ROBOT_KEYS, delivery.group_id)
+            state, raw_group, robot_key = await pipe.execute()
         if state in ("sent", "parked"):
             await self.outbox.finish(entry, Finish("sent", delivery.group_id))
             return
         group = decode_group(raw_group)
         if group is None:
             await self._park(entry, delivery, None, "这个群已从群登记中删除。")
-        elif pace := self.senders.pace(group):
-            await self._queue(entry, delivery, group, pace)
+            return
+        target = _Target(group, robot_key)
+        if pace := self.senders.pace(group):
+            await self._queue(entry, delivery, target, pace)
         else:
-            await self._send(entry, delivery, group)
+            await self._send(entry, delivery, target)
 
-    async def _queue(self, entry: Entry, delivery: Delivery, group: Group, pace: float) -> None:
+    async def _queue(self, entry: Entry, delivery: Delivery, target: _Target, pace: float) -> None:
         """Send through the group's lane; a backlog too long to hold waits in Redis instead."""
-        lane = self._lanes.setdefault(group.id, _Lane())
+        lane = self._lanes.setdefault(target.group.id, _Lane())
         backlog = len(lane.waiting) + lane.running
         loop = asyncio.get_running_loop()
         now = loop.time()
@@ -185,18 +196,18 @@ class Worker:
         # Urgent entries go ahead of every normal one waiting, behind earlier urgent ones.
         normal = (i for i, waiting in enumerate(lane.waiting) if waiting[0].stream != entry.stream)
         place = next(normal, len(lane.waiting)) if urgent else len(lane.waiting)
-        lane.waiting.insert(place, (entry, delivery, group, now))
+        lane.waiting.insert(place, (entry, delivery, target, now))
         self._laned.add(entry.entry_id)
         if lane.running:
             return
         lane.running = True
         try:
             while lane.waiting:
-                held, waiting_delivery, waiting_group, since = lane.waiting.popleft()
+                held, waiting_delivery, waiting_target, since = lane.waiting.popleft()
                 if loop.time() - since > self._hold_limit:  # behind (a shared robot): to Redis
                     work: Awaitable[object] = self._defer(held, pace, failed=False)
                 else:
-                    work = self._send(held, waiting_delivery, waiting_group, in_lane=True)
+                    work = self._send(held, waiting_delivery, waiting_target, in_lane=True)
                 try:
                     await self._guarded(held, work)
                 finally:
@@ -205,7 +216,7 @@ class Worker:
         finally:
             lane.running = False
             if not lane.waiting and lane.overflow_at <= loop.time():
-                self._lanes.pop(group.id, None)
+                self._lanes.pop(target.group.id, None)
 
     @property
     def _hold_limit(self) -> float:
@@ -213,12 +224,12 @@ class Worker:
         return self.config.visibility / 2
 
     async def _send(
-        self, entry: Entry, delivery: Delivery, group: Group, *, in_lane: bool = False
+        self, entry: Entry, delivery: Delivery, target: _Target, *, in_lane: bool = False
     ) -> None:
-        skip = entry.skip
+        group, skip = target.group, entry.skip
         while True:
             try:
-                sent = await self.senders.send(delivery, group, skip)
+                sent = await self.senders.send(delivery, group, skip, target.robot_key)
             except Busy as busy:
                 skip = max(skip, busy.skip)
                 if in_lane and busy.after <= self._hold_limit / 2:
