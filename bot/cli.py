@@ -1,4 +1,4 @@
-"""The `fanzha` command: serve, ask, and content lint."""
+"""The `fanzha` command: serve, ask, content lint, and the other commands' parsers."""
 
 from __future__ import annotations
 
@@ -52,31 +52,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fanzha", description="反诈助手 anti-fraud chat bot")
-    commands = parser.add_subparsers(required=True, metavar="command")
+# argparse's own words (headings, usage, errors), for officers who read Chinese.
+_ARGPARSE_ZH = {
+    "usage: ": "用法：",
+    "positional arguments": "参数",
+    "options": "选项",
+    "show this help message and exit": "显示这段帮助并退出",
+    "%(prog)s: error: %(message)s\n": "%(prog)s：出错了：%(message)s\n",
+    "the following arguments are required: %s": "缺少必填的参数：%s",
+    "unrecognized arguments: %s": "不认识这些参数：%s",
+    "invalid choice: %(value)r (choose from %(choices)s)": (
+        "没有 %(value)r 这一项（可选：%(choices)s）"
+    ),
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "invalid %(type)s value: %(value)r": "%(value)r 不是有效的值",
+    "expected one argument": "后面要跟一个值",
+    "ambiguous option: %(option)s could match %(matches)s": (
+        "%(option)s 不明确，可能是 %(matches)s"
+    ),
+}
 
-    serve = commands.add_parser("serve", help="run the service (embedded Redis without REDIS_URL)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+
+def _parser() -> argparse.ArgumentParser:
+    # argparse looks its words up through the module's gettext function when it uses them.
+    setattr(argparse, "_", lambda text: _ARGPARSE_ZH.get(text, text))  # noqa: B010
+    parser = argparse.ArgumentParser(
+        prog="fanzha", description="反诈助手：防范电信网络诈骗的群聊机器人"
+    )
+    commands = parser.add_subparsers(required=True, metavar="命令")
+
+    serve = commands.add_parser("serve", help="启动服务（没有设置 REDIS_URL 时使用内置 Redis）")
+    serve.add_argument("--host", help="监听地址（默认 FANZHA_HOST）")
+    serve.add_argument("--port", type=int, help="监听端口（默认 FANZHA_PORT）")
     serve.set_defaults(run=_serve)
 
-    ask = commands.add_parser("ask", help="ask the bot one question in the terminal")
-    ask.add_argument("text")
+    ask = commands.add_parser("ask", help="在终端里向机器人提一个问题（不计入统计）")
+    ask.add_argument("text", help="要问的话，如 刷单是什么")
     ask.add_argument(
-        "--group-kind", default=PRIVATE, choices=[PRIVATE, *(k.value for k in GroupKind)]
+        "--group-kind",
+        default=PRIVATE,
+        choices=[PRIVATE, *(k.value for k in GroupKind)],
+        help="假装在哪类群里提问（默认一对一）",
     )
-    ask.add_argument("--content", help="content folder (default: the bundled content/)")
+    ask.add_argument("--content", help="内容文件夹（默认使用自带的 content/）")
     ask.set_defaults(run=_ask)
 
-    unmatched = commands.add_parser("unmatched", help="list questions the bot could not answer")
-    unmatched.add_argument("--limit", type=int, default=50)
+    unmatched = commands.add_parser("unmatched", help="列出机器人没答上来的问题")
+    unmatched.add_argument("--limit", type=int, default=50, help="最多列出几条（默认 50）")
     unmatched.set_defaults(run=_unmatched)
 
-    content = commands.add_parser("content", help="content tools")
-    content_commands = content.add_subparsers(required=True, metavar="action")
-    lint = content_commands.add_parser("lint", help="validate every content file")
-    lint.add_argument("--content", help="content folder (default: the bundled content/)")
+    content = commands.add_parser("content", help="内容工具")
+    content_commands = content.add_subparsers(required=True, metavar="操作")
+    lint = content_commands.add_parser("lint", help="检查全部内容文件")
+    lint.add_argument("--content", help="内容文件夹（默认使用自带的 content/）")
     lint.set_defaults(run=_lint)
     _add_groups_parser(commands)
     cli_schedules.add_parser(commands)
@@ -103,6 +131,7 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     library = load_library(settings.content_dir)
     print(
         f"内容检查通过：{len(library.kb.scams)} 种骗局，{len(library.kb.topics)} 个话题，"
+        f"{len(library.articles)} 篇预警和一封信，"
         f"{len(library.risk.rules)} 条风险规则，{len(library.quiz)} 道答题题目。"
     )
     return 0
@@ -156,21 +185,21 @@ async def _answer(args: argparse.Namespace, settings: Settings, library: Library
 
 
 def _add_groups_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    groups = commands.add_parser("groups", help="the registry of groups the bot serves")
-    actions = groups.add_subparsers(required=True, metavar="action")
-    listing = actions.add_parser("list", help="list registered groups")
-    listing.add_argument("--kind", type=_kind, help="e.g. parents or 家长群")
-    listing.add_argument("--region", help="region prefix, e.g. 城关镇/幸福村")
+    groups = commands.add_parser("groups", help="群登记：机器人服务哪些群")
+    actions = groups.add_subparsers(required=True, metavar="操作")
+    listing = actions.add_parser("list", help="列出已登记的群")
+    listing.add_argument("--kind", type=_kind, help="只看这类群，如 parents 或 家长群")
+    listing.add_argument("--region", help="只看这个地区，如 城关镇/幸福村")
     listing.set_defaults(run=_groups_list)
-    bind = actions.add_parser("bind", help="register a group, or update its registration")
-    bind.add_argument("id", help="channel-prefixed group id, e.g. wecom-bot:<chatid>")
-    bind.add_argument("kind", type=_kind, help="e.g. parents or 家长群")
-    bind.add_argument("region", help="region path, e.g. 城关镇/实验小学/三年级2班")
-    bind.add_argument("--name", default="")
-    bind.add_argument("--members", type=int, default=0)
+    bind = actions.add_parser("bind", help="登记一个群，或修改它的登记")
+    bind.add_argument("id", help="带渠道前缀的群编号，如 wecom-bot:<chatid>")
+    bind.add_argument("kind", type=_kind, help="群类型，如 parents 或 家长群")
+    bind.add_argument("region", help="地区路径，如 城关镇/实验小学/三年级2班")
+    bind.add_argument("--name", default="", help="群名称")
+    bind.add_argument("--members", type=int, default=0, help="群成员人数（用于算覆盖率）")
     bind.set_defaults(run=_groups_bind)
-    unbind = actions.add_parser("unbind", help="remove a group from the registry")
-    unbind.add_argument("id")
+    unbind = actions.add_parser("unbind", help="取消一个群的登记")
+    unbind.add_argument("id", help="群编号")
     unbind.set_defaults(run=_groups_unbind)
     cli_groups_io.add_actions(actions)
 

@@ -16,14 +16,18 @@ BAR_WIDTH = 30
 
 def add_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `groups import` and `groups export` under `fanzha groups`."""
-    importing = actions.add_parser("import", help="register groups from a .csv or .yaml file")
-    importing.add_argument("file", type=Path)
+    importing = actions.add_parser("import", help="从 .csv 或 .yaml 文件批量登记群")
+    importing.add_argument("file", type=Path, help="要导入的 .csv 或 .yaml 文件")
     importing.add_argument(
         "--skip-bad", action="store_true", help="import the good rows even if some are rejected"
     )
     importing.set_defaults(run=_import)
-    exporting = actions.add_parser("export", help="write the registry to a .csv or .yaml file")
-    exporting.add_argument("-o", "--output", type=Path, required=True)
+    exporting = actions.add_parser(
+        "export", help="把群登记导出为 .csv 或 .yaml 文件（不含机器人地址）"
+    )
+    exporting.add_argument(
+        "-o", "--output", type=Path, required=True, help="导出到哪个 .csv 或 .yaml 文件"
+    )
     exporting.set_defaults(run=_export)
 
 

@@ -25,13 +25,13 @@ DEPTH_LABELS = {
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `fanzha outbox status` and `fanzha outbox retry KEY...`."""
-    outbox = commands.add_parser("outbox", help="outbox: queue depth, parked pushes, retry")
-    actions = outbox.add_subparsers(required=True, metavar="action")
-    status = actions.add_parser("status", help="queue depth, broken groups, parked pushes")
-    status.add_argument("--limit", type=int, default=20, help="parked pushes to list")
+    outbox = commands.add_parser("outbox", help="发送队列：积压、失败的推送、重新发送")
+    actions = outbox.add_subparsers(required=True, metavar="操作")
+    status = actions.add_parser("status", help="查看积压、推送方式失效的群和发送失败的推送")
+    status.add_argument("--limit", type=int, default=20, help="最多列出几条失败的推送（默认 20）")
     status.set_defaults(run=status_command)
-    retry = actions.add_parser("retry", help="queue parked pushes again, by delivery key")
-    retry.add_argument("keys", nargs="+", metavar="KEY")
+    retry = actions.add_parser("retry", help="按投递编号重新发送失败的推送")
+    retry.add_argument("keys", nargs="+", metavar="投递编号", help="status 里列出的投递编号")
     retry.set_defaults(run=retry_command)
 
 

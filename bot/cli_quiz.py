@@ -25,18 +25,20 @@ class BadArguments(ValueError):
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `fanzha quiz winners` and `fanzha quiz page`."""
-    quiz = commands.add_parser("quiz", help="quiz rounds: winners export, page rounds")
-    actions = quiz.add_subparsers(required=True, metavar="action")
-    winners = actions.add_parser("winners", help="write a round's winners as .xlsx or .csv")
-    winners.add_argument("round", help="the round id (shown in the quiz page address)")
-    winners.add_argument("-o", "--output", required=True, help="winners.xlsx or winners.csv")
-    winners.add_argument("--top", type=int, default=10)
+    quiz = commands.add_parser("quiz", help="有奖问答：导出获奖名单、开网页答题")
+    actions = quiz.add_subparsers(required=True, metavar="操作")
+    winners = actions.add_parser("winners", help="把一轮答题的获奖名单导出为 .xlsx 或 .csv")
+    winners.add_argument("round", help="答题轮次编号（答题网页地址里的那一串）")
+    winners.add_argument(
+        "-o", "--output", required=True, help="导出文件，如 winners.xlsx 或 winners.csv"
+    )
+    winners.add_argument("--top", type=int, default=10, help="取前几名（默认 10）")
     winners.set_defaults(run=_winners)
-    page = actions.add_parser("page", help="open a page round for a group; print its link")
-    page.add_argument("group", help="registered group id")
-    page.add_argument("--count", type=int, default=10, help="questions (1-20)")
-    page.add_argument("--hours", type=int, default=24, help="how long the round stays open")
-    page.add_argument("--audience", help="audience word, e.g. parents or 家长")
+    page = actions.add_parser("page", help="为一个群开一轮网页答题，并打印链接")
+    page.add_argument("group", help="已登记的群编号")
+    page.add_argument("--count", type=int, default=10, help="题目数（1-20，默认 10）")
+    page.add_argument("--hours", type=int, default=24, help="开放几小时（默认 24）")
+    page.add_argument("--audience", help="出题对象，如 parents 或 家长")
     page.set_defaults(run=_page)
 
 

@@ -23,10 +23,10 @@ from bot.store.embedded import open_redis
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `fanzha report`."""
-    report = commands.add_parser("report", help="write a region's monthly report (xlsx)")
-    report.add_argument("--month", required=True, help="e.g. 2026-11")
-    report.add_argument("--region", default="", help="region path, e.g. 城关镇 (default: all)")
-    report.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+    report = commands.add_parser("report", help="导出一个地区的月报（xlsx）")
+    report.add_argument("--month", required=True, help="月份，如 2026-11")
+    report.add_argument("--region", default="", help="地区路径，如 城关镇（默认全部地区）")
+    report.add_argument("-o", "--output", required=True, help="导出到哪个 .xlsx 文件")
     report.set_defaults(run=run)
 
 

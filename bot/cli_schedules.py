@@ -23,21 +23,31 @@ STYLE_LABELS = {"text": "文字", "markdown": "图文", "news": "文章卡片"}
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `schedules lint`, `schedules dry-run` and `alert`."""
-    schedules = commands.add_parser("schedules", help="standing campaigns in schedules/*.yaml")
-    actions = schedules.add_subparsers(required=True, metavar="action")
-    lint = actions.add_parser("lint", help="validate every campaign file")
+    schedules = commands.add_parser("schedules", help="常规推送计划（schedules/*.yaml）")
+    actions = schedules.add_subparsers(required=True, metavar="操作")
+    lint = actions.add_parser("lint", help="检查全部推送计划")
     lint.set_defaults(run=_lint)
-    dry = actions.add_parser("dry-run", help="print every push campaigns would make")
-    dry.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
-    dry.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
-    dry.add_argument("--group", help="only this group id")
+    dry = actions.add_parser("dry-run", help="列出一段时间内每个群会收到的每一条推送")
+    dry.add_argument(
+        "--from",
+        dest="start",
+        type=date.fromisoformat,
+        required=True,
+        help="开始日期，如 2026-12-01",
+    )
+    dry.add_argument(
+        "--to", dest="end", type=date.fromisoformat, required=True, help="结束日期（含当天）"
+    )
+    dry.add_argument("--group", help="只看这个群编号")
     dry.set_defaults(run=_dry_run)
-    missed = actions.add_parser("missed", help="list pushes that came too late and were not sent")
-    missed.add_argument("--limit", type=int, default=50)
+    missed = actions.add_parser("missed", help="列出停机太久、超过宽限时间而没有发出的推送")
+    missed.add_argument("--limit", type=int, default=50, help="最多列出几条（默认 50）")
     missed.set_defaults(run=_missed)
-    alert = commands.add_parser("alert", help="send an urgent alert now, ahead of the queue")
-    alert.add_argument("--to", required=True, help='e.g. "kind=village,region=城关镇"')
-    alert.add_argument("--content", dest="item", required=True, help="item id, e.g. alerts/xxx")
+    alert = commands.add_parser("alert", help="立即插队发送紧急预警（仍受频率限制）")
+    alert.add_argument("--to", required=True, help='发给谁，如 "kind=village,region=城关镇"')
+    alert.add_argument(
+        "--content", dest="item", required=True, help="内容编号，如 alerts/jinji-kuaidi-lipei"
+    )
     alert.set_defaults(run=_alert)
 
 

@@ -18,18 +18,20 @@ from bot.store.embedded import open_redis
 def add_parser(commands: Any) -> None:
     """Register the `user` command and its subcommands."""
     user = commands.add_parser("user", help="管理控制台账号")
-    actions = user.add_subparsers(dest="user_action", required=True)
+    actions = user.add_subparsers(dest="user_action", required=True, metavar="操作")
     add = actions.add_parser("add", help="新建账号")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=list(ROLES))
+    add.add_argument("name", help="登录用的用户名（小写字母、数字）")
+    add.add_argument(
+        "--role", required=True, choices=list(ROLES), help="角色：管理员、民警、审核、转发员"
+    )
     add.add_argument("--display", required=True, help="显示名，如 张警官")
     add.add_argument("--urgent", action="store_true", help="允许不经审核直接发紧急预警")
     add.add_argument("--password-stdin", action="store_true", help="从标准输入读密码")
     passwd = actions.add_parser("passwd", help="修改密码")
-    passwd.add_argument("name")
-    passwd.add_argument("--password-stdin", action="store_true")
+    passwd.add_argument("name", help="用户名")
+    passwd.add_argument("--password-stdin", action="store_true", help="从标准输入读密码")
     for name, text in (("disable", "停用账号"), ("enable", "重新启用账号")):
-        actions.add_parser(name, help=text).add_argument("name")
+        actions.add_parser(name, help=text).add_argument("name", help="用户名")
     actions.add_parser("list", help="列出账号")
     user.set_defaults(run=run)
 

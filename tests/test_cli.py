@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.settings import PROJECT_ROOT
 
 BOOT_TIMEOUT = 60.0
@@ -160,3 +161,20 @@ def test_groups_commands_register_list_and_remove(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "地区" in bad.stderr
     assert run_cli("groups", "unbind", "wecom-bot:wrx1", env=env).returncode == 0
     assert "还没有" in run_cli("groups", "list", env=env).stdout
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["report", "-h"], ["schedules", "dry-run", "-h"]])
+def test_help_is_chinese(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("用法：fanzha") and "显示这段帮助并退出" in out
+    assert "show this help" not in out and "usage:" not in out
+
+
+def test_a_missing_argument_is_a_chinese_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["report", "--month", "2026-11"])
+    assert done.value.code == 2
+    assert "缺少必填的参数：-o/--output" in capsys.readouterr().err
