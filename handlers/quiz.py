@@ -191,7 +191,10 @@ async def advance(
         return _quiz_reply("题目由发起答题的管理员来切换，请稍等。")
     finish = bare(message.text) in END_WORDS
     result = await close_round(quiz, round_id, force=True, finish=finish)
-    return Reply.markdown(result[1], intent="quiz") if result else None
+    if result is None:
+        return None
+    await quiz.announced(result[0])  # the reply posts it: the timer must not
+    return Reply.markdown(result[1], intent="quiz")
 
 
 def _quiz_reply(text: str) -> Reply:

@@ -13,11 +13,13 @@ from redis.asyncio import Redis
 from bot.app import build_service
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.library import Library
+from bot.outbox import Outbox
 from bot.quiz import closing
 from bot.quiz.bank import LETTERS, Question, QuizBank
 from bot.quiz.model import Round
 from bot.quiz.rounds import QuizRounds
 from bot.quiz.stats import question_stats, quiz_stats
+from bot.quiz.timers import close_due
 from bot.settings import Settings
 from bot.store import keys
 from bot.store.reach import Measure, Unique, totals, unique_count
@@ -162,6 +164,12 @@ async def test_a_full_round_in_the_group(first: Instance, clock: Clock, redis: R
         ended.index("张三") < ended.index("李四") < ended.index("王五")
     )  # 15 = 15 (李四 slower) > 13
     assert await first.rounds.active(GROUP) is None
+    clock.now += 60  # the timer later posts nothing the organiser's replies already said
+    outbox = Outbox(redis)
+    await close_due(first.rounds, outbox)
+    for index in (0, 2):
+        assert await outbox.state(f"quiz|{round_.id}|{index}|close") is None
+    assert await redis.zcard(keys.QUIZ_DUE) == 0
     await talk.say(third.letter, group=GROUP, user="王五")  # after the end: not scored
     assert await score_of(first, "王五", round_.id) == 13
 

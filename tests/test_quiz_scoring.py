@@ -126,3 +126,33 @@ async def test_timers_on_two_instances_close_each_question_once(
     # A late answer after the end changes nothing.
     late = await instances[0].answer(round_.id, "m2", questions[1].letter, START_MS + 50_000)
     assert late.outcome is Outcome.NO_ROUND
+
+
+async def test_a_close_whose_closer_died_is_posted_once_by_the_timer(
+    library: Library, redis: Redis
+) -> None:
+    clock = Clock()
+    rounds, outbox = QuizRounds(redis, library.quiz, clock=clock), Outbox(redis)
+    questions = list(library.quiz.all()[:2])
+    round_ = await rounds.start(
+        Simulator().groups["sim-elderly"], questions, organiser="o", seconds=20
+    )
+    clock.now += 21
+    assert await rounds.close(round_.id) is not None  # committed; the process dies here
+    first, last = f"quiz|{round_.id}|0|close", f"quiz|{round_.id}|1|close"
+    assert await close_due(rounds, outbox) == 0  # within the grace its closer may still post
+    assert await outbox.state(first) is None
+
+    clock.now += 16  # past the grace, and question 1 (20 s) is not due yet
+    assert await close_due(rounds, outbox) == 0
+    assert await outbox.state(first) == "queued"
+    assert await close_due(rounds, outbox) == 0 and await rounds.owed(round_.id) is None
+
+    clock.now += 5
+    assert await rounds.close(round_.id) is not None  # the final close; died again
+    assert await redis.zscore(keys.QUIZ_DUE, round_.id) is not None  # still findable
+    clock.now += 16
+    assert await close_due(rounds, outbox) == 0
+    assert await outbox.state(last) == "queued"
+    assert await redis.zcard(keys.QUIZ_DUE) == 0  # retired once its board was posted
+    assert await redis.xlen(keys.OUTBOX_URGENT) == 2  # each close queued exactly once

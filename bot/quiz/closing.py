@@ -1,7 +1,8 @@
 """Close a question and say what happened: the text for a reply or for the outbox.
 
 A close posted by the timer goes out keyed quiz|<round>|<question>|close, so a repeated enqueue
-never posts twice.
+never posts twice. Every close stays owed (QuizRounds.owed) until its closer marks it posted;
+one owed longer than rounds.OWED_GRACE_MS (its closer died) is announced by the timer.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ async def close_round(
     closed = await rounds.close(round_id, force=force, finish=finish)
     if closed is None:
         return None
-    answers, correct = await rounds.question_stats(round_id, closed.question)
-    board = await rounds.leaderboard(round_id) if closed.finished else []
-    return closed, messages.after_close(closed, answers, correct, board)
+    return closed, await announcement(rounds, closed)
+
+
+async def announcement(rounds: QuizRounds, closed: Closed) -> str:
+    """Return what is posted for a close: the answer, then the next question or the board."""
+    answers, correct = await rounds.question_stats(closed.round.id, closed.question)
+    board = await rounds.leaderboard(closed.round.id) if closed.finished else []
+    return messages.after_close(closed, answers, correct, board)
 
 
 def close_delivery(closed: Closed, body: str) -> Delivery:

@@ -54,11 +54,13 @@ class Round:
 
 @dataclass(frozen=True, slots=True)
 class Closed:
-    """A question this caller closed: which one, and whether the round finished with it."""
+    """A question this caller closed: which one, whether the round finished with it, and the
+    mark of its owed announcement (clear it with QuizRounds.announced once posted)."""
 
     round: Round
     question: int
     finished: bool
+    owed: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,10 @@ MAX_NAME_CHARS = 16
 LEADERBOARD_SIZE = 10
 AUDIENCE_WORDS = {label: key for key, label in AUDIENCE_LABELS.items()}
 
+# How long a close may stay unannounced before the timer posts it: longer than a chat reply
+# takes (WeChat waits 5 s), so a live closer's reply and the timer never both post it.
+OWED_GRACE_MS = 15_000
+
 
 def parse_audience(word: str) -> str | None:
     """Return the audience a word names ("家长", "家长群", "parents", "老年人"), or None."""
@@ -47,6 +51,7 @@ class QuizRounds:
         self.clock = clock
         self._answer = redis.register_script(scripts.ANSWER)
         self._close = redis.register_script(scripts.CLOSE)
+        self._announced = redis.register_script(scripts.ANNOUNCED)
 
     def now(self) -> int:
         """Return the clock's time in milliseconds."""
@@ -200,14 +205,29 @@ class QuizRounds:
         if status in (0, 1):
             await self._reindex(round_id, status, deadline)
             return None
-        if status == 2:
-            await self.redis.zadd(keys.QUIZ_DUE, {round_id: deadline})
+        if status == 2:  # due again when the next question ends, or to check the announcement
+            await self.redis.zadd(keys.QUIZ_DUE, {round_id: min(deadline, now + OWED_GRACE_MS)})
         found = await self.get(round_id)
         assert found is not None
-        if status == 3:
-            await self._retire(round_id)
+        if status == 3:  # retired once its board is announced (see `announced`)
             await delete_if_equal(self.redis, keys.quiz_active(found.group_id), round_id)
-        return Closed(found, index, finished=status == 3)
+        return Closed(found, index, finished=status == 3, owed=f"{index}:{now}")
+
+    async def announced(self, closed: Closed) -> None:
+        """Mark the close's announcement as posted; a finished round then leaves the due index."""
+        state = await self._announced(keys=[keys.quiz_round(closed.round.id)], args=[closed.owed])
+        if state == "done":
+            await self._retire(closed.round.id)
+
+    async def owed(self, round_id: str) -> tuple[Closed, int] | None:
+        """Return a close whose announcement was never marked posted, and when it closed (ms)."""
+        mark = await self.redis.hget(keys.quiz_round(round_id), "owed")
+        found = await self.get(round_id) if mark else None
+        if found is None:
+            return None
+        question, _, closed_ms = str(mark).partition(":")
+        closed = Closed(found, int(question), finished=found.state == "done", owed=str(mark))
+        return closed, int(closed_ms)
 
     async def _retire(self, round_id: str) -> None:
         """Drop a finished round from the due index; keep its results for the export."""

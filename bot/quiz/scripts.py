@@ -61,7 +61,8 @@ return {1, q, correct and 1 or 0, points, redis.call('HGET', KEYS[1], 'q' .. q)}
 #   the question index the caller means to close ("" = whichever is current).
 # Returns {status, closed question, next deadline}; status: 0 no open round,
 #   1 not due yet (or another caller closed that question), 2 closed and the next question
-#   opened, 3 closed and the round finished.
+#   opened, 3 closed and the round finished. A close also marks its announcement as owed
+#   ('owed' = "<question>:<now ms>") until the closer has posted it (ANNOUNCED).
 CLOSE = """
 local r = redis.call('HMGET', KEYS[1], 'state', 'mode', 'current', 'deadline', 'seconds',
   'count')
@@ -73,9 +74,17 @@ if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= q then return {1, q, deadline} end
 if ARGV[2] ~= '1' and now < deadline then return {1, q, deadline} end
 if r[2] == 'chat' and ARGV[3] ~= '1' and q + 1 < tonumber(r[6]) then
   local next_deadline = now + tonumber(r[5]) * 1000
-  redis.call('HSET', KEYS[1], 'current', q + 1, 'opened', now, 'deadline', next_deadline)
+  redis.call('HSET', KEYS[1], 'current', q + 1, 'opened', now, 'deadline', next_deadline,
+    'owed', q .. ':' .. ARGV[1])
   return {2, q, next_deadline}
 end
-redis.call('HSET', KEYS[1], 'state', 'done', 'closed', now)
+redis.call('HSET', KEYS[1], 'state', 'done', 'closed', now, 'owed', q .. ':' .. ARGV[1])
 return {3, q, 0}
+"""
+
+# KEYS: round. ARGV: the owed mark a closer has announced. Clears it if it is still the
+# round's; returns the round's state ("done" once finished).
+ANNOUNCED = """
+if redis.call('HGET', KEYS[1], 'owed') == ARGV[1] then redis.call('HDEL', KEYS[1], 'owed') end
+return redis.call('HGET', KEYS[1], 'state')
 """

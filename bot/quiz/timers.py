@@ -14,8 +14,9 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bot.outbox import Outbox
-from bot.quiz.closing import close_delivery, close_round
-from bot.quiz.rounds import QuizRounds
+from bot.quiz.closing import announcement, close_delivery, close_round
+from bot.quiz.model import Closed
+from bot.quiz.rounds import OWED_GRACE_MS, QuizRounds
 from bot.web.appkeys import LIBRARY, REDIS
 
 log = logging.getLogger(__name__)
@@ -24,17 +25,30 @@ POLL_SECONDS = 1.0
 
 
 async def close_due(rounds: QuizRounds, outbox: Outbox) -> int:
-    """Close every question whose time is up; return how many this instance closed."""
+    """Close every question whose time is up, and post closes whose closer died before
+    announcing them; return how many questions this instance closed."""
     closed_here = 0
     for round_id in await rounds.due():
+        if (owed := await rounds.owed(round_id)) is not None:
+            closed, closed_ms = owed
+            if rounds.now() - closed_ms < OWED_GRACE_MS:
+                continue  # its closer is posting it now
+            log.warning("quiz round %s: posting question %d's close for a closer that died",
+                        round_id, closed.question)  # fmt: skip
+            await _post(rounds, outbox, closed, await announcement(rounds, closed))
         result = await close_round(rounds, round_id)
         if result is None:
             continue
-        closed, body = result
-        await outbox.enqueue([close_delivery(closed, body)])
+        await _post(rounds, outbox, *result)
         closed_here += 1
-        log.info("quiz round %s closed question %d", round_id, closed.question)
+        log.info("quiz round %s closed question %d", round_id, result[0].question)
     return closed_here
+
+
+async def _post(rounds: QuizRounds, outbox: Outbox, closed: Closed, body: str) -> None:
+    """Queue a close's announcement (once per question, by its key), then mark it posted."""
+    await outbox.enqueue([close_delivery(closed, body)])
+    await rounds.announced(closed)
 
 
 async def quiz_timer_ctx(app: web.Application) -> AsyncIterator[None]:
