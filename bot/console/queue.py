@@ -54,7 +54,6 @@ ACTION_NAMES: dict[str, str] = {
 }
 LIMITS = {"title": 64, "summary": 200, "body": 4000, "comment": 500}
 
-# Replace the stored item only if it is still the version the caller read.
 # Save a new version if the stored one is still ARGV[2]; in the same step put the item on the
 # due list at ARGV[4] (epoch seconds) or take it off ("-"), so a state and its due entry never
 # part, whatever crashes after the save.

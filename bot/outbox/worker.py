@@ -166,8 +166,7 @@ class Worker:
             return
         async with self.senders.redis.pipeline(transaction=False) as pipe:
             pipe.get(keys.delivery_state(delivery.key))
-            GroupRegistry.queue_get(pipe, delivery.group_id)
-            pipe.hget(keys.ROBOT_KEYS, delivery.group_id)
+            GroupRegistry.queue_target(pipe, delivery.group_id)
             state, raw_group, robot_key = await pipe.execute()
         if state in ("sent", "parked"):
             await self.outbox.finish(entry, Finish("sent", delivery.group_id))

@@ -102,9 +102,11 @@ class GroupRegistry:
         return decode(await self._redis.hget(keys.GROUP_REGISTRY, group_id))
 
     @staticmethod
-    def queue_get(pipe: Pipeline, group_id: str) -> None:
-        """Queue the read of a group on `pipe`; `decode` its result (saves a round trip)."""
+    def queue_target(pipe: Pipeline, group_id: str) -> None:
+        """Queue on `pipe` the reads of a group and of its robot key, for a sender that reads
+        them with other things in one round trip; `decode` the first result."""
         pipe.hget(keys.GROUP_REGISTRY, group_id)
+        pipe.hget(keys.ROBOT_KEYS, group_id)
 
     async def put(self, group: Group) -> None:
         """Insert or replace `group`; raise InvalidGroup when it cannot be registered."""
