@@ -28,7 +28,7 @@ DEFAULT_GRACE = timedelta(hours=1)
 DEFAULT_DAILY_CAP = 2
 # APScheduler 3 counts weekday 0 as Monday, cron as Sunday: only names are unambiguous.
 _NUMBERED = re.compile(r"\d")
-_DOW = "weekdays by name (mon, tue, ... sun), not by number"
+_DOW = "星期请写英文缩写（mon、tue……sun），不要写数字"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +99,9 @@ def parse_campaign(path: Path, catalog: Catalog) -> tuple[Campaign | None, list[
         lines = _key_lines(yaml.compose(text))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(path, mark.line + 1 if mark else 1, "-", f"unreadable: {exc}")]
+        return None, [Problem(path, mark.line + 1 if mark else 1, "-", f"无法读取：{exc}")]
     if not isinstance(data, dict):
-        return None, [Problem(path, 1, "-", "expected a mapping (id, title, what, to, when)")]
+        return None, [Problem(path, 1, "-", "文件应当是 id、title、what、to、when 等字段")]
     reader = _Reader(path, data, lines)
     campaign = reader.campaign(catalog)
     return (None, reader.problems) if reader.problems else (campaign, [])
@@ -128,10 +128,10 @@ class _Reader:
         value = self.get(name)
         if value is None:
             if required:
-                self.fail(name, "missing / 缺少这一项")
+                self.fail(name, "缺少这一项")
             return default
         if not isinstance(value, str | int) or not str(value).strip():
-            self.fail(name, "expected a non-empty text")
+            self.fail(name, "应当是不为空的文字")
             return default
         return str(value).strip()
 
@@ -140,7 +140,7 @@ class _Reader:
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            self.fail(name, "expected a list of non-empty texts")
+            self.fail(name, "应当是一组不为空的文字")
             return ()
         return tuple(v.strip() for v in value)
 
@@ -149,11 +149,11 @@ class _Reader:
         if value is None and not required:
             return
         if not isinstance(value, dict):
-            self.fail(name, "missing / 缺少这一项" if value is None else "expected a mapping")
+            self.fail(name, "缺少这一项" if value is None else "应当是“字段: 值”的形式")
             return
         for key in value:
             if key not in allowed:
-                self.fail(f"{name}.{key}" if name else str(key), "unknown field / 不认识的字段")
+                self.fail(f"{name}.{key}" if name else str(key), "不认识的字段")
 
     def campaign(self, catalog: Catalog) -> Campaign:
         self.section("", ("id", "title", "what", "to", "when", "how"))
@@ -161,11 +161,11 @@ class _Reader:
         if campaign_id and (
             not ID_PATTERN.fullmatch(campaign_id) or campaign_id != self.path.stem
         ):
-            self.fail("id", "must be [a-z0-9-], at most 40 characters, and equal the file name")
+            self.fail("id", "只能用 a-z、0-9、-，最长 40 个字符，并且要和文件名相同")
         audience = self.audience()
         style = self.text("how.style", default="news")
         if style not in STYLES:
-            self.fail("how.style", f"expected one of {', '.join(STYLES)}")
+            self.fail("how.style", f"应当是其中之一：{'、'.join(STYLES)}")
         self.section("how", ("style",), required=False)
         return Campaign(
             id=campaign_id,
@@ -183,7 +183,7 @@ class _Reader:
         for word in self.texts("to.kinds"):
             kind = parse_kind(word)
             if kind is None:
-                self.fail("to.kinds", f"unknown group kind {word!r}")
+                self.fail("to.kinds", f"不认识的群类型 {word!r}")
             else:
                 kinds.append(kind)
         audience = Audience(
@@ -194,7 +194,7 @@ class _Reader:
             exclude_regions=tuple(r.strip("/") for r in self.texts("to.exclude_regions")),
         )
         if audience.empty and isinstance(self.get("to"), dict):
-            self.fail("to", "names no kinds, regions or groups: a push must say whom it is for")
+            self.fail("to", "没写 kinds、regions 或 groups：推送必须写明发给谁")
         return audience
 
     def items(self, catalog: Catalog, audience: Audience) -> tuple[str, ...]:
@@ -216,10 +216,10 @@ class _Reader:
                 i for i in pool if i not in items and not catalog.problem(i, audience.kinds)
             )
             if not pool:
-                self.fail("what.rotate", "no scam entry for these kinds matches these filters")
+                self.fail("what.rotate", "没有写给这些群类型、又符合这些条件的骗局条目")
             items += pool
         elif not items and isinstance(self.get("what"), dict):
-            self.fail("what", "needs items (e.g. alerts/xxx) or a rotate filter")
+            self.fail("what", "要写 items（如 alerts/xxx）或 rotate 轮换条件")
         return items
 
     def timing(self) -> Timing:
@@ -228,21 +228,21 @@ class _Reader:
         cron = self.text("when.cron") or None
         slots = tuple(w for s in self.texts("when.slots") if (w := self.window("when.slots", s)))
         if bool(cron) == bool(slots):
-            self.fail("when", "give exactly one of cron or slots")
+            self.fail("when", "cron 和 slots 只能写一个，也必须写一个")
         if cron and not _valid_cron(cron):
-            self.fail("when.cron", f"expected five cron fields, e.g. '30 10 * * mon'; {_DOW}")
+            self.fail("when.cron", f"应当是五段 cron，如 '30 10 * * mon'；{_DOW}")
         if slots and any(w.end <= w.start for w in slots):
-            self.fail("when.slots", "a slot must end after it starts, e.g. 10:30-11:30")
+            self.fail("when.slots", "时段的结束要晚于开始，如 10:30-11:30")
         days, weekdays = (
             self.text("when.days", default="*"),
             self.text("when.weekdays", default="*"),
         )
         if not _valid_days(days, weekdays):
-            self.fail("when.days", f"expected cron fields, e.g. days: '1,15'; {_DOW}")
+            self.fail("when.days", f"应当是 cron 的写法，如 days: '1,15'；{_DOW}")
         quiet_text = self.text("when.quiet")
         start, end = self.day("when.from"), self.day("when.until")
         if start and end and end < start:
-            self.fail("when.until", "ends before when.from")
+            self.fail("when.until", "结束日期早于 when.from")
         return Timing(
             cron=cron,
             slots=slots,
@@ -259,7 +259,7 @@ class _Reader:
         start, _, end = value.partition("-")
         first, last = _CLOCK.fullmatch(start.strip()), _CLOCK.fullmatch(end.strip())
         if not (first and last):
-            self.fail(name, f"{value!r} is not a window like 10:30-11:30")
+            self.fail(name, f"{value!r} 不是 10:30-11:30 这样的时段")
             return None
         return Window(_minutes(first), _minutes(last))
 
@@ -270,7 +270,7 @@ class _Reader:
         try:
             return date.fromisoformat(str(value))
         except ValueError:
-            self.fail(name, "expected a date YYYY-MM-DD")
+            self.fail(name, "应当是日期，如 2026-12-01")
             return None
 
     def number(self, name: str, default: int, low: int, high: int) -> int:
@@ -278,7 +278,7 @@ class _Reader:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.fail(name, f"expected a whole number from {low} to {high}")
+            self.fail(name, f"应当是 {low} 到 {high} 之间的整数")
             return default
         return value
 

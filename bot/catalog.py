@@ -58,13 +58,13 @@ class Catalog:
     def problem(self, item_id: str, kinds: Iterable[GroupKind]) -> str | None:
         """Return why `item_id` cannot be pushed to groups of `kinds`, or None when it can."""
         if item_id not in self.audiences:
-            return f"{item_id!r} does not exist / 找不到这篇内容"
+            return f"找不到内容 {item_id!r}"
         written_for = self.audiences[item_id]
         if EVERYONE in written_for:
             return None
         wrong = sorted(kind.value for kind in kinds if kind.value not in written_for)
         if wrong:
-            return f"{item_id!r} is written for {list(written_for)}, not for {wrong}"
+            return f"{item_id!r} 是写给 {list(written_for)} 的，不适合 {wrong}"
         return None
 
     def scam_pool(

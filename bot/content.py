@@ -74,21 +74,21 @@ class FieldRule:
 
 def _known_audiences(values: list[str]) -> str | None:
     unknown = [v for v in values if v not in AUDIENCE_LABELS]
-    return f"unknown audience {unknown}; use {sorted(AUDIENCE_LABELS)}" if unknown else None
+    return f"不认识的对象 {unknown}，可用：{sorted(AUDIENCE_LABELS)}" if unknown else None
 
 
 def _emergency_steps(values: list[str]) -> str | None:
     joined = "".join(values)
     if "110" not in joined:
-        return "must tell the resident to call 110"
+        return "要告诉群众拨打 110"
     if "止付" not in joined and "冻结" not in joined:
-        return "must tell the resident to ask the bank to stop payment (止付/冻结)"
+        return "要告诉群众联系银行止付或冻结账户（止付/冻结）"
     return None
 
 
 def _short_phrases(values: list[str]) -> str | None:
     short = [v for v in values if len(v.strip()) < 2]
-    return f"phrases shorter than 2 characters match too much: {short}" if short else None
+    return f"不到 2 个字的词会误匹配太多：{short}" if short else None
 
 
 COMMON = {
@@ -125,20 +125,25 @@ def _key_lines(text: str) -> dict[str, int]:
 def _check_field(name: str, value: Any, rule: FieldRule) -> str | None:
     if rule.list_of_text:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            return "expected a list of non-empty texts"
+            return "应当是一组不为空的文字"
         if len(value) < rule.min_items:
-            return f"expected at least {rule.min_items} items, found {len(value)}"
+            return f"至少要 {rule.min_items} 项，现在只有 {len(value)} 项"
         if len(set(value)) != len(value):
-            return "items repeat"
+            return "有重复的项"
         too_long = [v for v in value if len(v) > rule.max_len]
         if too_long:
-            return f"items longer than {rule.max_len} characters: {too_long[:2]}"
+            return f"有的项超过 {rule.max_len} 个字：{too_long[:2]}"
     else:
-        if not isinstance(value, str) or not value.strip():
-            return "expected a non-empty text"
-        if len(value) > rule.max_len:
-            return f"longer than {rule.max_len} characters ({len(value)})"
+        if problem := text_problem(value, rule.max_len):
+            return problem
     return rule.check(value) if rule.check else None
+
+
+def text_problem(value: Any, limit: int) -> str | None:
+    """Return why `value` is not a non-empty text of at most `limit` characters, or None."""
+    if not isinstance(value, str) or not value.strip():
+        return "应当是不为空的文字"
+    return f"超过 {limit} 个字（现在 {len(value)} 个）" if len(value) > limit else None
 
 
 def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
@@ -149,24 +154,24 @@ def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
         lines = _key_lines(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(path, mark.line + 1 if mark else 1, "-", f"unreadable: {exc}")]
+        return None, [Problem(path, mark.line + 1 if mark else 1, "-", f"无法读取：{exc}")]
     if not isinstance(data, dict):
-        return None, [Problem(path, 1, "-", "expected a mapping of fields")]
+        return None, [Problem(path, 1, "-", "文件应当是“字段: 值”的形式")]
     schema = SCHEMAS.get(data.get("kind", ""))
     if schema is None:
-        return None, [Problem(path, lines.get("kind", 1), "kind", "expected scam or topic")]
+        return None, [Problem(path, lines.get("kind", 1), "kind", "应当是 scam 或 topic")]
     problems = [
         Problem(path, lines.get(name, 1), name, reason)
         for name, rule in schema.items()
         if (reason := _field_problem(name, data, rule))
     ]
     problems += [
-        Problem(path, lines[name], name, "unknown field") for name in data if name not in schema
+        Problem(path, lines[name], name, "不认识的字段") for name in data if name not in schema
     ]
     entry_id = data.get("id")
     if isinstance(entry_id, str) and (entry_id != path.stem or not set(entry_id) <= ID_CHARS):
         problems.append(
-            Problem(path, lines.get("id", 1), "id", "must be [a-z0-9_] and equal the file name")
+            Problem(path, lines.get("id", 1), "id", "只能用 a-z、0-9、_，并且要和文件名相同")
         )
     if problems:
         return None, problems
@@ -175,7 +180,7 @@ def parse_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
 
 def _field_problem(name: str, data: Mapping[str, Any], rule: FieldRule) -> str | None:
     if name not in data:
-        return "missing" if rule.required else None
+        return "缺少这一项" if rule.required else None
     return _check_field(name, data[name], rule)
 
 
@@ -192,7 +197,8 @@ def load_entries(content_dir: Path) -> tuple[Entry, ...]:
         (content_dir / "topics").glob("*.yaml")
     )
     if not paths:
-        raise ContentError([Problem(content_dir, 1, "-", "no scams/*.yaml or topics/*.yaml")])
+        missing = "没有 scams/*.yaml 或 topics/*.yaml 文件"
+        raise ContentError([Problem(content_dir, 1, "-", missing)])
     located: dict[Entry, Path] = {}
     problems: list[Problem] = []
     for path in paths:
@@ -212,7 +218,7 @@ def _cross_problems(located: Mapping[Entry, Path]) -> list[Problem]:
     owner: dict[tuple[str, str], str] = {}
     for entry, path in located.items():
         if ("id", entry.id) in owner:
-            problems.append(Problem(path, 1, "id", f"{entry.id!r} is used by another file"))
+            problems.append(Problem(path, 1, "id", f"{entry.id!r} 已被另一个文件使用"))
             continue
         owner[("id", entry.id)] = entry.id
         phrases = [("short", entry.short)] + [
@@ -223,6 +229,6 @@ def _cross_problems(located: Mapping[Entry, Path]) -> list[Problem]:
             other = owner.setdefault(key, entry.id)
             if other != entry.id:
                 field = "short" if space == "short" else "aliases/triggers"
-                reason = f"{phrase!r} is also claimed by {other}"
+                reason = f"{phrase!r} 也出现在 {other} 里"
                 problems.append(Problem(path, 1, field, reason))
     return problems

@@ -119,7 +119,7 @@ class RiskRules:
         except yaml.YAMLError as exc:
             raise RiskRulesError(str(path), "-", f"not valid YAML: {exc}") from exc
         if not isinstance(data, Mapping):
-            raise RiskRulesError(str(path), "-", "the file must hold a mapping")
+            raise RiskRulesError(str(path), "-", "文件应当是“字段: 值”的形式")
         return cls.from_mapping(data, str(path))
 
     @classmethod
@@ -130,7 +130,7 @@ class RiskRules:
         high = levels.integer("high", 1, 100)
         suspicious = levels.integer("suspicious", 1, 100)
         if suspicious >= high:
-            raise levels.fail("suspicious", f"must be below high ({high})")
+            raise levels.fail("suspicious", f"要小于 high（{high}）")
         rules = tuple(
             _rule(_Fields.of(item, source, f"rules[{i}]", RULE_FIELDS))
             for i, item in enumerate(top.items("rules", required=True))
@@ -202,7 +202,7 @@ class _Fields:
     def of(cls, value: object, source: str, where: str, allowed: frozenset[str]) -> _Fields:
         """Wrap `value`, failing unless it is a mapping with only `allowed` keys."""
         if not isinstance(value, Mapping):
-            raise RiskRulesError(source, where or "-", "must be a mapping")
+            raise RiskRulesError(source, where or "-", "应当是“字段: 值”的形式")
         unknown = sorted(str(k) for k in value if k not in allowed)
         if unknown:
             raise RiskRulesError(source, where or "-", f"unknown fields {unknown}")
@@ -215,7 +215,7 @@ class _Fields:
     def require(self, key: str) -> object:
         """Return the value of `key`, failing when it is missing."""
         if self.values.get(key) is None:
-            raise self.fail(key, "missing")
+            raise self.fail(key, "缺少这一项")
         return self.values[key]
 
     def items(self, key: str, *, required: bool) -> list[object]:
@@ -224,37 +224,37 @@ class _Fields:
             return []
         value = self.require(key)
         if not isinstance(value, list) or not value:
-            raise self.fail(key, "must be a non-empty list")
+            raise self.fail(key, "应当是不为空的列表")
         return value
 
     def text(self, key: str, max_len: int) -> str:
         """Return the non-empty text under `key`, at most `max_len` characters."""
         value = self.require(key)
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "must be non-empty text")
+            raise self.fail(key, "应当是不为空的文字")
         if len(value) > max_len:
-            raise self.fail(key, f"longer than {max_len} characters")
+            raise self.fail(key, f"超过 {max_len} 个字")
         return value.strip()
 
     def slug(self, key: str) -> str:
         """Return the ascii slug under `key`."""
         value = self.require(key)
         if not isinstance(value, str) or not SLUG.match(value):
-            raise self.fail(key, f"must be an ascii slug like 'safe_account', got {value!r}")
+            raise self.fail(key, f"应当是 safe_account 这样的英文编号，现在是 {value!r}")
         return value
 
     def integer(self, key: str, low: int, high: int) -> int:
         """Return the integer under `key`, between `low` and `high` inclusive."""
         value = self.require(key)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(key, f"must be an integer from {low} to {high}, got {value!r}")
+            raise self.fail(key, f"应当是 {low} 到 {high} 之间的整数，现在是 {value!r}")
         return value
 
     def refuse_duplicates(self, key: str, ids: Sequence[str]) -> None:
         """Fail when the list under `key` holds one id twice."""
         duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
         if duplicates:
-            raise self.fail(key, f"duplicate ids {duplicates}")
+            raise self.fail(key, f"编号重复：{duplicates}")
 
     def patterns(self, key: str) -> tuple[re.Pattern[str], ...]:
         """Compile the regexes under `key`; each must be written in folded form."""
@@ -262,12 +262,12 @@ class _Fields:
         for index, value in enumerate(self.items(key, required=True)):
             where = f"{key}[{index}]"
             if not isinstance(value, str) or not value:
-                raise self.fail(where, "must be a non-empty regex string")
+                raise self.fail(where, "应当是不为空的正则表达式")
             literal = ESCAPE.sub("", value)
             if normalize(literal) != literal:
-                raise self.fail(where, "never matches: write it lower case, half width, no spaces")
+                raise self.fail(where, "永远匹配不上：请写小写、半角、不带空格")
             try:
                 compiled.append(re.compile(value))
             except re.error as exc:
-                raise self.fail(where, f"bad regex: {exc}") from exc
+                raise self.fail(where, f"正则表达式有误：{exc}") from exc
         return tuple(compiled)

@@ -89,7 +89,7 @@ def test_loader_refuses_broken_files(tmp_path: Path, text: str, field: str) -> N
 def test_loader_refuses_file_names_unfit_for_links(tmp_path: Path) -> None:
     write(tmp_path / "alerts", "Bad Name.md", GOOD)
     _, problems = load_articles(tmp_path, {"laoshi"})
-    assert any("file name" in p.reason for p in problems)
+    assert any("文件名" in p.reason for p in problems)
 
 
 async def test_store_finds_files_scams_and_console_articles(

@@ -86,10 +86,10 @@ def test_refuses_ambiguous_or_empty_campaigns(tmp_path: Path, catalog: Catalog) 
     text = text.replace('  days: "1,15"\n', '  cron: "0 9 * * 1"\n')
     _, problems = parse_campaign(write(tmp_path, "x", text), catalog)
     reasons = {p.field: p.reason for p in problems}
-    assert "equal the file name" in reasons["id"]
-    assert "whom" in reasons["to"]
-    assert "exactly one of cron or slots" in reasons["when"]
-    assert "by name" in reasons["when.cron"]  # numbered weekdays mean different days in cron
+    assert "和文件名相同" in reasons["id"]
+    assert "发给谁" in reasons["to"]
+    assert "cron 和 slots 只能写一个" in reasons["when"]
+    assert "英文缩写" in reasons["when.cron"]  # numbered weekdays mean different days in cron
 
 
 def test_item_written_for_other_audiences_is_refused(tmp_path: Path, catalog: Catalog) -> None:

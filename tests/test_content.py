@@ -84,14 +84,14 @@ def test_a_valid_new_file_loads(content_copy: Path) -> None:
 @pytest.mark.parametrize(
     ("broken", "field", "line", "reason"),
     [
-        (GOOD.replace("summary: 一句话说明。\n", ""), "summary", 1, "missing"),
+        (GOOD.replace("summary: 一句话说明。\n", ""), "summary", 1, "缺少这一项"),
         (
             GOOD.replace("[立即拨打110报警, 联系银行止付冻结]", "[别慌, 再想想]"),
             "if_scammed",
             12,
             "110",
         ),
-        (GOOD.replace("[village]", "[martians]"), "audiences", 13, "unknown audience"),
+        (GOOD.replace("[village]", "[martians]"), "audiences", 13, "不认识的对象"),
         (
             GOOD.replace(
                 "triggers: [示例触发一, 示例触发二, 示例触发三]",
@@ -99,17 +99,17 @@ def test_a_valid_new_file_loads(content_copy: Path) -> None:
             ),
             "triggers",
             6,
-            "shorter than 2",
+            "不到 2 个字",
         ),
-        (GOOD.replace("kind: scam", "kind: rumour"), "kind", 2, "scam or topic"),
-        (GOOD.replace("id: sample", "id: other"), "id", 1, "file name"),
-        (GOOD + "colour: red\n", "colour", 14, "unknown field"),
-        (GOOD.replace("示例触发三", "给视频点赞"), "aliases/triggers", 1, "also claimed by"),
+        (GOOD.replace("kind: scam", "kind: rumour"), "kind", 2, "scam 或 topic"),
+        (GOOD.replace("id: sample", "id: other"), "id", 1, "和文件名相同"),
+        (GOOD + "colour: red\n", "colour", 14, "不认识的字段"),
+        (GOOD.replace("示例触发三", "给视频点赞"), "aliases/triggers", 1, "也出现在"),
         (
             GOOD.replace("red_flags: [信号一, 信号二]", "red_flags: 信号一"),
             "red_flags",
             10,
-            "list of",
+            "一组不为空的文字",
         ),
     ],
 )
@@ -127,7 +127,7 @@ def test_each_problem_names_file_line_field_and_reason(
 def test_unparseable_yaml_names_the_line(content_copy: Path) -> None:
     write(content_copy, "sample", GOOD.replace("name: 示例诈骗", "name: [未闭合"))
     (problem,) = [p for p in problems_of(content_copy) if "sample.yaml" in p]
-    assert "unreadable" in problem
+    assert "无法读取" in problem
 
 
 def test_all_problems_are_reported_at_once(content_copy: Path) -> None:
@@ -158,4 +158,4 @@ def test_lint_command_reports_and_exits_nonzero(
     write(content_copy, "sample", GOOD.replace("how: 骗子这样做。\n", ""))
     assert main(["content", "lint", "--content", str(content_copy)]) == 1
     err = capsys.readouterr().err
-    assert "sample.yaml" in err and "how" in err and "missing" in err
+    assert "sample.yaml" in err and "how" in err and "缺少这一项" in err

@@ -105,29 +105,29 @@ def test_good_file_parses_with_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "line", "field", "reason"),
     [
-        ("answer: B", "answer: D", 7, "answer", "exactly one letter"),
-        ("answer: B", "answer: [A, B]", 7, "answer", "exactly one letter"),
-        ("answer: B", "answer: AB", 7, "answer", "exactly one letter"),
-        ("[可信, 不可信, 看情况]", "[可信]", 6, "options", "2-4 options"),
+        ("answer: B", "answer: D", 7, "answer", "中的一个字母"),
+        ("answer: B", "answer: [A, B]", 7, "answer", "中的一个字母"),
+        ("answer: B", "answer: AB", 7, "answer", "中的一个字母"),
+        ("[可信, 不可信, 看情况]", "[可信]", 6, "options", "要有 2-4 个选项"),
         ("[可信, 不可信, 看情况]", "[可信, 不可信, 看情况, 甲, 乙]", 6, "options", "2-4"),
-        ("[可信, 不可信, 看情况]", "[可信, 可信, 看情况]", 6, "options", "repeat"),
-        ("[可信, 不可信, 看情况]", "[可信, '', 看情况]", 6, "options", "empty"),
-        ("[可信, 不可信, 看情况]", f"[可信, {'长' * 41}]", 6, "options", "40 characters"),
-        ("q: 刷单返利可信吗？", f"q: {'问' * 121}", 5, "q", "120 characters"),
+        ("[可信, 不可信, 看情况]", "[可信, 可信, 看情况]", 6, "options", "选项有重复"),
+        ("[可信, 不可信, 看情况]", "[可信, '', 看情况]", 6, "options", "有空的选项"),
+        ("[可信, 不可信, 看情况]", f"[可信, {'长' * 41}]", 6, "options", "超过 40 个字"),
+        ("q: 刷单返利可信吗？", f"q: {'问' * 121}", 5, "q", "超过 120 个字"),
         ("explain: 刷单就是诈骗。", f"explain: {'讲' * 121}", 8, "explain", "120"),
-        ("explain: 刷单就是诈骗。", "explain: ''", 8, "explain", "non-empty"),
-        ("difficulty: easy", "difficulty: tricky", 9, "difficulty", "expected one of"),
-        ("scam: kefu", "scam: unknown", 17, "scam", "unknown scam id"),
-        ("audiences: [all]", "audiences: [unbound]", 16, "audiences", "unknown audience"),
-        ("answer: true", "answer: B", 13, "answer", "true or false"),
-        ("type: truefalse", "type: essay", 12, "type", "choice or truefalse"),
-        ("difficulty: medium", "difficulty: medium\n    hint: x", 16, "hint", "unknown field"),
+        ("explain: 刷单就是诈骗。", "explain: ''", 8, "explain", "不为空"),
+        ("difficulty: easy", "difficulty: tricky", 9, "difficulty", "应当是其中之一"),
+        ("scam: kefu", "scam: unknown", 17, "scam", "没有这个骗局编号"),
+        ("audiences: [all]", "audiences: [unbound]", 16, "audiences", "不认识的对象"),
+        ("answer: true", "answer: B", 13, "answer", "true 或 false"),
+        ("type: truefalse", "type: essay", 12, "type", "choice 或 truefalse"),
+        ("difficulty: medium", "difficulty: medium\n    hint: x", 16, "hint", "不认识的字段"),
         ("  - id: 2", "  - id: 1", 10, "id", "sample-1 already used on line 4"),
-        ("  - id: 2", "  - id: two", 10, "id", "positive number"),
-        ("    explain: 刷单违法。\n", "", 10, "explain", "missing"),
-        ("scam: shuadan\n", "scam: nope\n", 1, "scam", "unknown scam id"),
-        ("audiences: [students]", "audiences: [martians]", 2, "audiences", "unknown audience"),
-        ("questions:", "extra: 1\nquestions:", 3, "extra", "unknown field"),
+        ("  - id: 2", "  - id: two", 10, "id", "正整数"),
+        ("    explain: 刷单违法。\n", "", 10, "explain", "缺少这一项"),
+        ("scam: shuadan\n", "scam: nope\n", 1, "scam", "没有这个骗局编号"),
+        ("audiences: [students]", "audiences: [martians]", 2, "audiences", "不认识的对象"),
+        ("questions:", "extra: 1\nquestions:", 3, "extra", "不认识的字段"),
     ],
 )
 def test_each_rule_names_file_line_and_field(
@@ -148,13 +148,13 @@ def test_truefalse_with_options_is_refused(tmp_path: Path) -> None:
 
 
 def test_broken_files_are_reported_not_raised(tmp_path: Path) -> None:
-    assert only_problem(tmp_path, "questions: [\n").reason.startswith("unreadable")
+    assert only_problem(tmp_path, "questions: [\n").reason.startswith("无法读取")
     (tmp_path / "sample.yaml").unlink()
     assert only_problem(tmp_path, "- just a list\n").field == "questions"
     (tmp_path / "sample.yaml").unlink()
-    assert "mapping per question" in only_problem(tmp_path, "questions:\n  - 3\n").reason
+    assert "每道题" in only_problem(tmp_path, "questions:\n  - 3\n").reason
     bank, problems = load_quiz(tmp_path / "missing", SCAMS)
-    assert len(bank) == 0 and "no quiz" in problems[0].reason
+    assert len(bank) == 0 and "没有 quiz" in problems[0].reason
 
 
 def test_bad_question_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:

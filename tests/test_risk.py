@@ -177,17 +177,17 @@ def test_a_rule_counts_once_however_many_patterns_match() -> None:
 @pytest.mark.parametrize(
     ("rule", "field", "reason"),
     [
-        ({"patterns": ["安全(账户"]}, "rules.safe_account.patterns[0]", "bad regex"),
-        ({"patterns": ["ETC"]}, "rules.safe_account.patterns[0]", "never matches"),
-        ({"patterns": []}, "rules.safe_account.patterns", "non-empty list"),
-        ({"label": None}, "rules.safe_account.label", "missing"),
-        ({"label": "这个标签写得太长了居民一眼根本看不完"}, "rules.safe_account.label", "longer"),
-        ({"weight": 0}, "rules.safe_account.weight", "from 1 to 5"),
-        ({"weight": 6}, "rules.safe_account.weight", "from 1 to 5"),
-        ({"weight": "5"}, "rules.safe_account.weight", "from 1 to 5"),
-        ({"weight": True}, "rules.safe_account.weight", "from 1 to 5"),
-        ({"id": "安全账户"}, "rules[0].id", "ascii slug"),
-        ({"scam": "GongJianFa"}, "rules.safe_account.scam", "ascii slug"),
+        ({"patterns": ["安全(账户"]}, "rules.safe_account.patterns[0]", "正则表达式有误"),
+        ({"patterns": ["ETC"]}, "rules.safe_account.patterns[0]", "永远匹配不上"),
+        ({"patterns": []}, "rules.safe_account.patterns", "不为空的列表"),
+        ({"label": None}, "rules.safe_account.label", "缺少这一项"),
+        ({"label": "这个标签写得太长了居民一眼根本看不完"}, "rules.safe_account.label", "超过"),
+        ({"weight": 0}, "rules.safe_account.weight", "1 到 5 之间的整数"),
+        ({"weight": 6}, "rules.safe_account.weight", "1 到 5 之间的整数"),
+        ({"weight": "5"}, "rules.safe_account.weight", "1 到 5 之间的整数"),
+        ({"weight": True}, "rules.safe_account.weight", "1 到 5 之间的整数"),
+        ({"id": "安全账户"}, "rules[0].id", "英文编号"),
+        ({"scam": "GongJianFa"}, "rules.safe_account.scam", "英文编号"),
         ({"pattern": ["x"]}, "rules[0]", "unknown fields ['pattern']"),
     ],
 )
@@ -225,7 +225,7 @@ def test_duplicate_ids_are_refused() -> None:
     one = base["rules"]
     assert isinstance(one, list)
     data = {**base, "rules": one * 2}
-    with pytest.raises(RiskRulesError, match="duplicate ids \\['safe_account'\\]"):
+    with pytest.raises(RiskRulesError, match="编号重复：\\['safe_account'\\]"):
         RiskRules.from_mapping(data, "rules.yaml")
 
 

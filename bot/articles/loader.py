@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from bot.articles.model import RECEIPT_KINDS, Article, ArticleKind
-from bot.content import Problem
+from bot.content import Problem, text_problem
 from bot.models import GroupKind
 
 FOLDERS: dict[str, ArticleKind] = {"alerts": "alert", "letters": "letter"}
@@ -46,19 +46,20 @@ def parse_article(
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(path, 1, "-", f"unreadable: {exc}")]
+        return None, [Problem(path, 1, "-", f"无法读取：{exc}")]
     parts = re.split(r"^---[ \t]*$\n?", text, maxsplit=2, flags=re.M)
     if len(parts) != 3 or parts[0].strip():
-        return None, [Problem(path, 1, "-", "expected front matter between two '---' lines")]
+        return None, [Problem(path, 1, "-", "开头要有两行 --- 之间的头信息")]
     _, head, body = parts
     try:
         data = yaml.safe_load(head)
         node = yaml.compose(head)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(path, mark.line + 2 if mark else 1, "-", f"bad YAML: {exc}")]
+        line = mark.line + 2 if mark else 1
+        return None, [Problem(path, line, "-", f"头信息的 YAML 写法有误：{exc}")]
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-        return None, [Problem(path, 2, "-", "expected a mapping of fields")]
+        return None, [Problem(path, 2, "-", "头信息应当是“字段: 值”的形式")]
     lines = {key.value: key.start_mark.line + 2 for key, _ in node.value}
     problems = [
         Problem(path, lines.get(name, 1), name, reason)
@@ -66,14 +67,14 @@ def parse_article(
         if (reason := _field_problem(name, data.get(name), scam_ids))
     ]
     problems += [
-        Problem(path, lines[str(n)], str(n), "unknown field") for n in data if n not in FIELDS
+        Problem(path, lines[str(n)], str(n), "不认识的字段") for n in data if n not in FIELDS
     ]
     if not STEM.match(path.stem):
-        problems.append(Problem(path, 1, "-", "file name must be [a-z0-9_-] (it is the link)"))
+        problems.append(Problem(path, 1, "-", "文件名只能用 a-z、0-9、_、-（它就是链接的一部分）"))
     if not body.strip():
-        problems.append(Problem(path, head.count("\n") + 3, "body", "empty article body"))
+        problems.append(Problem(path, head.count("\n") + 3, "body", "正文是空的"))
     elif len(body) > BODY_MAX:
-        problems.append(Problem(path, head.count("\n") + 3, "body", f"longer than {BODY_MAX}"))
+        problems.append(Problem(path, head.count("\n") + 3, "body", f"正文超过 {BODY_MAX} 个字"))
     if problems:
         return None, problems
     article = Article(
@@ -93,33 +94,27 @@ def parse_article(
 def _field_problem(name: str, value: Any, scam_ids: set[str]) -> str | None:
     """Return why `value` is not a valid `name` field, or None."""
     if name == "title":
-        return _text(value, TITLE_MAX)
+        return text_problem(value, TITLE_MAX)
     if name == "summary":
-        return _text(value, SUMMARY_MAX)
+        return text_problem(value, SUMMARY_MAX)
     if name == "audiences":
         if not _texts(value) or not value:
-            return f"expected a list of group kinds or all: {sorted(AUDIENCES)}"
+            return f"应当是一组群类型，或写 all：{sorted(AUDIENCES)}"
         unknown = [v for v in value if v not in AUDIENCES]
-        return f"unknown audience {unknown}; use {sorted(AUDIENCES)}" if unknown else None
+        return f"不认识的对象 {unknown}，可用：{sorted(AUDIENCES)}" if unknown else None
     if name == "scams":
         if value is None:
             return None
         if not _texts(value):
-            return "expected a list of scam entry ids"
+            return "应当是一组骗局编号"
         unknown = [v for v in value if v not in scam_ids]
-        return f"unknown scam ids {unknown} (see content/scams)" if unknown else None
+        return f"没有这些骗局编号 {unknown}（见 content/scams）" if unknown else None
     if name == "receipt":
         ok = value is None or value in RECEIPT_KINDS
-        return None if ok else f"expected one of {list(RECEIPT_KINDS)}"
+        return None if ok else f"应当是其中之一：{list(RECEIPT_KINDS)}"
     # date: YAML reads an unquoted YYYY-MM-DD as a date (and a time after it as a datetime)
     plain_date = isinstance(value, date) and not isinstance(value, datetime)
-    return None if plain_date else "expected a date YYYY-MM-DD"
-
-
-def _text(value: Any, limit: int) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return "expected a non-empty text"
-    return f"longer than {limit} characters ({len(value)})" if len(value) > limit else None
+    return None if plain_date else "应当是日期，如 2026-11-20"
 
 
 def _texts(value: Any) -> bool:

@@ -24,7 +24,7 @@ from typing import Any, Literal, cast
 
 import yaml
 
-from bot.content import ID_CHARS, Problem
+from bot.content import ID_CHARS, Problem, text_problem
 from bot.models import AUDIENCE_LABELS
 
 Kind = Literal["choice", "truefalse"]
@@ -126,7 +126,7 @@ def load_quiz(quiz_dir: Path, scam_ids: set[str]) -> tuple[QuizBank, list[Proble
     """Load every quiz file; return the valid questions and every problem found."""
     paths = sorted(quiz_dir.glob("*.yaml"))
     if not paths:
-        return QuizBank(()), [Problem(quiz_dir, 1, "-", "no quiz/*.yaml files")]
+        return QuizBank(()), [Problem(quiz_dir, 1, "-", "没有 quiz/*.yaml 文件")]
     questions: list[Question] = []
     problems: list[Problem] = []
     for path in paths:
@@ -143,13 +143,13 @@ def _load_file(path: Path, scam_ids: set[str]) -> tuple[list[Question], list[Pro
         root = yaml.compose(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
-        return [], [Problem(path, mark.line + 1 if mark else 1, "-", f"unreadable: {exc}")]
+        return [], [Problem(path, mark.line + 1 if mark else 1, "-", f"无法读取：{exc}")]
     if not set(path.stem) <= ID_CHARS:
-        return [], [Problem(path, 1, "-", "file name must be [a-z0-9_]")]
+        return [], [Problem(path, 1, "-", "文件名只能用 a-z、0-9、_")]
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
-        return [], [Problem(path, 1, "questions", "expected a mapping with a questions: list")]
+        return [], [Problem(path, 1, "questions", "文件里要有 questions: 题目列表")]
     lines = _key_lines(root)
-    problems = [Problem(path, lines[k], k, "unknown field") for k in data if k not in FILE_FIELDS]
+    problems = [Problem(path, lines[k], k, "不认识的字段") for k in data if k not in FILE_FIELDS]
     defaults = _defaults(path, data, lines, scam_ids, problems)
     items = cast(yaml.MappingNode, root).value
     seq = next(v for k, v in items if k.value == "questions")
@@ -158,7 +158,7 @@ def _load_file(path: Path, scam_ids: set[str]) -> tuple[list[Question], list[Pro
     for item, node in zip(data["questions"], cast(yaml.SequenceNode, seq).value, strict=True):
         line = node.start_mark.line + 1
         if not isinstance(item, dict):
-            problems.append(Problem(path, line, "-", "expected a mapping per question"))
+            problems.append(Problem(path, line, "-", "每道题应当是“字段: 值”的形式"))
             continue
         question, bad = _question(path, item, _key_lines(node), defaults)
         problems += bad
@@ -205,18 +205,18 @@ def _question(
 ) -> tuple[Question | None, list[Problem]]:
     """Validate one question mapping; return it or the problems, each on its field's line."""
     start = min(lines.values(), default=1)
-    reasons: dict[str, str] = {k: "unknown field" for k in item if k not in FIELDS}
+    reasons: dict[str, str] = {k: "不认识的字段" for k in item if k not in FIELDS}
     for name in ("id", "q", "answer", "explain", "difficulty"):
         if name not in item:
-            reasons[name] = "missing"
+            reasons[name] = "缺少这一项"
     kind: Kind = "truefalse" if item.get("type") == "truefalse" else "choice"
     if item.get("type", "choice") not in ("choice", "truefalse"):
-        reasons["type"] = "expected choice or truefalse"
+        reasons["type"] = "应当是 choice 或 truefalse"
     checks: dict[str, Callable[[Any], str | None]] = {
-        "id": lambda v: None if isinstance(v, int) and v > 0 else "expected a positive number",
-        "q": lambda v: _text_problem(v, MAX_QUESTION),
-        "explain": lambda v: _text_problem(v, MAX_EXPLAIN),
-        "difficulty": lambda v: None if v in DIFFICULTIES else f"expected one of {DIFFICULTIES}",
+        "id": lambda v: None if isinstance(v, int) and v > 0 else "应当是正整数",
+        "q": lambda v: text_problem(v, MAX_QUESTION),
+        "explain": lambda v: text_problem(v, MAX_EXPLAIN),
+        "difficulty": lambda v: None if v in DIFFICULTIES else f"应当是其中之一：{DIFFICULTIES}",
         "audiences": _audience_problem,
         "scam": lambda v: _scam_problem(v, defaults.scam_ids),
     }
@@ -248,49 +248,43 @@ def _options_and_answer(
         return (), 0
     if kind == "truefalse":
         if "options" in item:
-            reasons["options"] = "a truefalse question has no options"
+            reasons["options"] = "判断题不要写选项"
         if "answer" in item and not isinstance(answer, bool):
-            reasons["answer"] = "expected true or false"
+            reasons["answer"] = "应当是 true 或 false"
         return TRUE_FALSE, 0 if answer is True else 1
     options = item.get("options")
     if not isinstance(options, list) or not all(isinstance(o, str | int) for o in options):
-        reasons["options"] = "expected a list of texts"
+        reasons["options"] = "应当是一组文字"
         return (), 0
     texts = tuple(str(o).strip() for o in options)
     if not MIN_OPTIONS <= len(texts) <= MAX_OPTIONS:
-        reasons["options"] = f"expected {MIN_OPTIONS}-{MAX_OPTIONS} options, found {len(texts)}"
+        reasons["options"] = f"要有 {MIN_OPTIONS}-{MAX_OPTIONS} 个选项，现在有 {len(texts)} 个"
     elif not all(texts):
-        reasons["options"] = "an option is empty"
+        reasons["options"] = "有空的选项"
     elif len(set(texts)) != len(texts):
-        reasons["options"] = "options repeat"
+        reasons["options"] = "选项有重复"
     elif too_long := [t for t in texts if len(t) > MAX_OPTION]:
-        reasons["options"] = f"options longer than {MAX_OPTION} characters: {too_long[:2]}"
+        reasons["options"] = f"有的选项超过 {MAX_OPTION} 个字：{too_long[:2]}"
     letters = tuple(LETTERS[: len(texts)])
     if "options" in reasons or "answer" not in item:
         return texts, 0
     if answer not in letters:
-        reasons["answer"] = f"expected exactly one letter out of {', '.join(letters)}"
+        reasons["answer"] = f"答案应当是 {'、'.join(letters)} 中的一个字母"
         return texts, 0
     return texts, letters.index(answer)
-
-
-def _text_problem(value: Any, max_len: int) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return "expected a non-empty text"
-    return f"longer than {max_len} characters ({len(value)})" if len(value) > max_len else None
 
 
 def _scam_problem(value: Any, scam_ids: set[str]) -> str | None:
     if value == "":
         return None
-    return None if value in scam_ids else f"unknown scam id {value!r}"
+    return None if value in scam_ids else f"没有这个骗局编号 {value!r}"
 
 
 def _audience_problem(value: Any) -> str | None:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        return "expected a non-empty list of audiences"
+        return "应当是一组不为空的对象"
     unknown = [v for v in value if v not in AUDIENCES]
-    return f"unknown audience {unknown}; use {sorted(AUDIENCES)}" if unknown else None
+    return f"不认识的对象 {unknown}，可用：{sorted(AUDIENCES)}" if unknown else None
 
 
 def _key_lines(node: yaml.Node | None) -> dict[str, int]:
