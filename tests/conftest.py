@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from bot.app import build_service, create_app
 from bot.channels.plain import markdown_to_text
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.library import Library, load_library
-from bot.models import Reply
+from bot.models import Message, Reply
 from bot.service import ChatService
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store.embedded import EmbeddedRedis
@@ -103,3 +104,46 @@ async def client(
 ) -> TestClient[Any, Any]:
     """An HTTP client for the whole app over loopback."""
     return await aiohttp_client(create_app(settings, library))  # type: ignore[no-any-return]
+
+
+@dataclass
+class ServiceProbe:
+    """What the real chat service saw, and a gate that holds its answers while closed."""
+
+    handled: list[Message] = field(default_factory=list)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def ids(self) -> list[str]:
+        """Return the message ids handled, in order."""
+        return [message.msg_id for message in self.handled]
+
+
+@pytest.fixture
+def handled(monkeypatch: pytest.MonkeyPatch) -> ServiceProbe:
+    """Record every message the chat service handles; it answers at once."""
+    probe = ServiceProbe()
+    probe.gate.set()
+    _wrap_service(monkeypatch, probe)
+    return probe
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> ServiceProbe:
+    """Record every message the chat service handles; it answers once `gate` is set."""
+    probe = ServiceProbe()
+    _wrap_service(monkeypatch, probe)
+    return probe
+
+
+def _wrap_service(monkeypatch: pytest.MonkeyPatch, probe: ServiceProbe) -> None:
+    real = ChatService.handle
+
+    async def handle(self: ChatService, message: Message) -> Reply | None:
+        probe.handled.append(message)
+        probe.started.set()
+        await probe.gate.wait()
+        return await real(self, message)
+
+    monkeypatch.setattr(ChatService, "handle", handle)

@@ -23,9 +23,8 @@ from bot.channels.official_account import (
 from bot.channels.wechat_crypto import TEXT_ONLY
 from bot.channels.wecom_api import WeChatAPIError
 from bot.library import Library
-from bot.models import Message, Reply
-from bot.service import ChatService
 from bot.settings import Settings, SettingsError
+from tests.conftest import ServiceProbe
 from tests.fakes import FakeOfficialAccountAPI, OfficialAccountCaller
 from tests.test_wecom_app import EXTERNAL_ENTITY, XML_BOMB, writes
 
@@ -88,43 +87,24 @@ async def test_follower_question_gets_a_passive_answer(caller: OfficialAccountCa
 
 
 async def test_retry_is_handled_once_and_answered_the_same(
-    caller: OfficialAccountCaller, monkeypatch: pytest.MonkeyPatch
+    caller: OfficialAccountCaller, handled: ServiceProbe
 ) -> None:
-    handled: list[str] = []
-    real = ChatService.handle
-
-    async def counting(self: ChatService, message: Message) -> Reply | None:
-        handled.append(message.msg_id)
-        return await real(self, message)
-
-    monkeypatch.setattr(ChatService, "handle", counting)
     first = await caller.ask(FOLLOWER, "有人让我下载会议软件共享屏幕", msg_id="880001")
     retry = await caller.ask(FOLLOWER, "有人让我下载会议软件共享屏幕", msg_id="880001")
     assert first["Content"] == retry["Content"]
-    assert handled == ["880001"]
+    assert handled.ids == ["880001"]
 
 
 async def test_retry_during_handling_waits_for_the_same_answer(
-    start: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    start: Callable[..., Any], held: ServiceProbe
 ) -> None:
-    gate, started = asyncio.Event(), asyncio.Event()
-    handled: list[str] = []
-    real = ChatService.handle
-
-    async def held(self: ChatService, message: Message) -> Reply | None:
-        handled.append(message.msg_id)
-        started.set()
-        await gate.wait()
-        return await real(self, message)
-
-    monkeypatch.setattr(ChatService, "handle", held)
     caller = await start(safe=True)
     first = asyncio.create_task(caller.ask(FOLLOWER, "刷单是什么", msg_id="880002"))
-    await started.wait()
+    await held.started.wait()
     retry = asyncio.create_task(caller.ask(FOLLOWER, "刷单是什么", msg_id="880002"))
-    gate.set()
+    held.gate.set()
     assert (await first)["Content"] == (await retry)["Content"]
-    assert handled == ["880002"]
+    assert held.ids == ["880002"]
 
 
 async def test_new_follower_is_welcomed_with_the_menu(caller: OfficialAccountCaller) -> None:
@@ -160,19 +140,11 @@ async def test_pictures_and_voice_get_the_text_only_hint(caller: OfficialAccount
 async def test_slow_answer_goes_through_customer_service(
     start: Callable[..., Any],
     oa_api: FakeOfficialAccountAPI,
-    monkeypatch: pytest.MonkeyPatch,
+    held: ServiceProbe,
 ) -> None:
-    gate = asyncio.Event()
-    real = ChatService.handle
-
-    async def slow(self: ChatService, message: Message) -> Reply | None:
-        await gate.wait()
-        return await real(self, message)
-
-    monkeypatch.setattr(ChatService, "handle", slow)
     caller = await start(safe=True, reply_deadline=0.05)
     assert await caller.ask(FOLLOWER, "刷单是什么", msg_id="990001") == {}
-    gate.set()
+    held.gate.set()
     await oa_api.wait_for(lambda: bool(oa_api.sent))
     (message,) = oa_api.sent
     assert message.openid == FOLLOWER and "刷单" in message.text
@@ -184,21 +156,13 @@ async def test_slow_answer_goes_through_customer_service(
 async def test_late_answer_outside_the_window_is_logged_with_context(
     start: Callable[..., Any],
     oa_api: FakeOfficialAccountAPI,
-    monkeypatch: pytest.MonkeyPatch,
+    held: ServiceProbe,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    gate = asyncio.Event()
-    real = ChatService.handle
-
-    async def slow(self: ChatService, message: Message) -> Reply | None:
-        await gate.wait()
-        return await real(self, message)
-
-    monkeypatch.setattr(ChatService, "handle", slow)
     caller = await start(reply_deadline=0.05)
     assert await caller.ask(FOLLOWER, "刷单是什么", msg_id="990002") == {}
     oa_api.follower_wrote(FOLLOWER, at=time.time() - 49 * 3600)  # the window has closed
-    gate.set()
+    held.gate.set()
     await asyncio.gather(*caller.client.server.app[OFFICIAL_ACCOUNT].late.tasks)
     assert oa_api.refused == [(FOLLOWER, 45015)]
     failures = [r for r in caplog.records if "late reply" in r.getMessage()]

@@ -20,9 +20,8 @@ from bot.channels.wecom_api import WeChatAPIError, WeComAPI
 from bot.channels.wecom_app import WeComAppConfig, setup_wecom_app
 from bot.channels.wecom_robot import Article
 from bot.library import Library
-from bot.models import Message, Reply
-from bot.service import ChatService
 from bot.settings import Settings, SettingsError
+from tests.conftest import ServiceProbe
 from tests.fakes import FakeWeComAPI, WeComCaller
 
 # The sample of the WeCom docs (加解密方案说明) and of WXBizMsgCrypt's samples.
@@ -166,20 +165,12 @@ async def test_staff_question_gets_an_encrypted_plain_text_answer(caller: WeComC
 
 
 async def test_retried_message_is_handled_once_and_answered_the_same(
-    caller: WeComCaller, monkeypatch: pytest.MonkeyPatch
+    caller: WeComCaller, handled: ServiceProbe
 ) -> None:
-    handled: list[str] = []
-    real = ChatService.handle
-
-    async def counting(self: ChatService, message: Message) -> Reply | None:
-        handled.append(message.msg_id)
-        return await real(self, message)
-
-    monkeypatch.setattr(ChatService, "handle", counting)
     first = await caller.ask("wang_wangge", "冒充客服怎么办", msg_id="777001")
     retry = await caller.ask("wang_wangge", "冒充客服怎么办", msg_id="777001")
     assert first["Content"] == retry["Content"]
-    assert handled == ["777001"]
+    assert handled.ids == ["777001"]
 
 
 async def test_non_text_message_gets_the_text_only_hint(caller: WeComCaller) -> None:
@@ -253,20 +244,12 @@ async def test_bad_url_checks_are_refused(caller: WeComCaller) -> None:
 
 
 async def test_slow_answer_follows_as_an_app_message(
-    start: Callable[..., Any], wecom: FakeWeComAPI, monkeypatch: pytest.MonkeyPatch
+    start: Callable[..., Any], wecom: FakeWeComAPI, held: ServiceProbe
 ) -> None:
-    gate = asyncio.Event()
-    real = ChatService.handle
-
-    async def slow(self: ChatService, message: Message) -> Reply | None:
-        await gate.wait()
-        return await real(self, message)
-
-    monkeypatch.setattr(ChatService, "handle", slow)
     client = await start(config_for(wecom, reply_deadline=0.05))
     caller = WeComCaller(client, TOKEN, AES_KEY, wecom.corp_id, wecom.agent_id)
     assert await caller.ask("chen_zhuanyuan", "刷单是什么") == {}
-    gate.set()
+    held.gate.set()
     await wecom.wait_for(lambda: bool(wecom.sent))
     (message,) = wecom.sent
     assert message.users == ("chen_zhuanyuan",) and message.msgtype == "text"

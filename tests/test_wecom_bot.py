@@ -30,6 +30,7 @@ from bot.service import ChatService
 from bot.settings import Settings, SettingsError
 from bot.store.groups import GroupRegistry
 from bot.store.ratelimit import WindowFull
+from tests.conftest import ServiceProbe
 from tests.fake_wecom_bot import FakeResponseURL, FakeWeComWS, WeComBotCaller
 
 TOKEN = "fzBotToken2024"
@@ -74,19 +75,6 @@ async def caller(start: Callable[..., Any], responses: FakeResponseURL) -> WeCom
     return WeComBotCaller(client, TOKEN, AES_KEY, BOT_ID, responses)
 
 
-@pytest.fixture
-def handled(monkeypatch: pytest.MonkeyPatch) -> list[Message]:
-    seen: list[Message] = []
-    real = ChatService.handle
-
-    async def recording(self: ChatService, message: Message) -> Reply | None:
-        seen.append(message)
-        return await real(self, message)
-
-    monkeypatch.setattr(ChatService, "handle", recording)
-    return seen
-
-
 async def test_url_check(caller: WeComBotCaller) -> None:
     response = await caller.verify_url("1616140317555161061")
     assert response.status == 200
@@ -96,7 +84,7 @@ async def test_url_check(caller: WeComBotCaller) -> None:
 
 
 async def test_resident_asks_about_shuadan_in_a_bound_group(
-    caller: WeComBotCaller, redis: Redis, handled: list[Message]
+    caller: WeComBotCaller, redis: Redis, handled: ServiceProbe
 ) -> None:
     village = Group(f"wecom-bot:{CHAT}", "东湖村村民群", GroupKind.VILLAGE, "东湖镇/东湖村")
     await GroupRegistry(redis).put(village)
@@ -105,15 +93,13 @@ async def test_resident_asks_about_shuadan_in_a_bound_group(
     stream = reply["stream"]
     assert stream["finish"] is True and stream["id"]
     assert "刷单" in stream["content"]
-    (message,) = handled
+    (message,) = handled.handled
     assert message.channel == "wecom_bot" and message.user == "wang_dashu"
     assert message.group == village and message.addressed and message.text == "刷单"
     assert await redis.exists(seen_key(BOT_ID, f"wecom-bot:{CHAT}"))
 
 
-async def test_unbound_group_and_one_to_one(
-    caller: WeComBotCaller, handled: list[Message]
-) -> None:
+async def test_unbound_group_and_one_to_one(caller: WeComBotCaller, handled: ServiceProbe) -> None:
     assert (
         "刷单"
         in (await caller.ask(caller.message("li", "@反诈助手 刷单", chat="wrOther")))["stream"][
@@ -121,18 +107,18 @@ async def test_unbound_group_and_one_to_one(
         ]
     )
     assert (await caller.ask(caller.message("li", "刷单是什么")))["stream"]["content"]
-    group, single = handled
+    group, single = handled.handled
     assert group.group == Group("wecom-bot:wrOther", "", GroupKind.UNBOUND)
     assert single.group is None and single.addressed
 
 
 async def test_retried_message_is_handled_once_and_answered_the_same(
-    caller: WeComBotCaller, handled: list[Message]
+    caller: WeComBotCaller, handled: ServiceProbe
 ) -> None:
     message = caller.message("zhao", "@反诈助手 冒充客服怎么办", msg_id="CAIQ16HMjQYY", chat=CHAT)
     first, retry = await caller.ask(message), await caller.ask(message)
     assert first["stream"] == retry["stream"]
-    assert [m.msg_id for m in handled] == ["CAIQ16HMjQYY"]
+    assert handled.ids == ["CAIQ16HMjQYY"]
 
 
 async def test_non_text_and_events(caller: WeComBotCaller) -> None:
@@ -186,20 +172,12 @@ async def test_bad_deliveries_are_refused_without_a_trace(
 
 
 async def test_slow_answer_follows_through_the_response_url(
-    start: Callable[..., Any], responses: FakeResponseURL, monkeypatch: pytest.MonkeyPatch
+    start: Callable[..., Any], responses: FakeResponseURL, held: ServiceProbe
 ) -> None:
-    gate = asyncio.Event()
-    real = ChatService.handle
-
-    async def slow(self: ChatService, message: Message) -> Reply | None:
-        await gate.wait()
-        return await real(self, message)
-
-    monkeypatch.setattr(ChatService, "handle", slow)
     client = await start(config_for(responses, reply_deadline=0.05))
     caller = WeComBotCaller(client, TOKEN, AES_KEY, BOT_ID, responses)
     assert await caller.ask(caller.message("chen", "@反诈助手 刷单", chat=CHAT)) == {}
-    gate.set()
+    held.gate.set()
     await responses.wait_for(lambda: bool(responses.sent))
     (pushed,) = responses.sent
     assert pushed.msgtype == "markdown" and "刷单" in pushed.content
