@@ -22,6 +22,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # bundled templates: no stat() of the file on every reply
         )
 
     def __call__(self, name: str, **context: Any) -> str:
