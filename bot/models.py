@@ -99,7 +99,9 @@ class Message:
     """One inbound message, the same shape for every channel.
 
     `group` is None in a one-to-one conversation. `addressed` is True when the member
-    mentioned the bot, used a reply prefix, or is talking to it one-to-one.
+    mentioned the bot, used a reply prefix, or is talking to it one-to-one. `card` is the key of
+    the answer card whose button the member pressed (its `text` is the button's letter); it is
+    "" for typed text.
     """
 
     channel: str
@@ -109,6 +111,7 @@ class Message:
     at: datetime
     group: Group | None = None
     addressed: bool = False
+    card: str = ""
 
     @property
     def conversation(self) -> str:
@@ -117,6 +120,20 @@ class Message:
 
 
 ReplyFormat = Literal["text", "markdown"]
+ACK_INTENT = "ack"  # a button press acknowledged to the presser alone: not a question asked
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """Answer buttons a channel may show under a reply (a quiz question's options).
+
+    `key` names the question (the card's task id, so a press on an old card is told apart);
+    channels without buttons ignore it: the text lists the options and how to answer.
+    """
+
+    key: str
+    title: str
+    letters: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +156,7 @@ class Reply:
     intent: str = "answer"
     topic: str | None = None
     follow_up: tuple[str, ...] = field(default=())
+    choices: Choices | None = None
 
     @classmethod
     def text(cls, body: str, *, intent: str = "answer", topic: str | None = None) -> Reply:
@@ -153,9 +171,11 @@ class Reply:
         intent: str = "answer",
         topic: str | None = None,
         follow_up: tuple[str, ...] = (),
+        choices: Choices | None = None,
     ) -> Reply:
         """Return one markdown reply; `follow_up` lists entry ids offered as a numbered menu."""
-        return cls((ReplyPart("markdown", body),), intent=intent, topic=topic, follow_up=follow_up)
+        part = (ReplyPart("markdown", body),)
+        return cls(part, intent=intent, topic=topic, follow_up=follow_up, choices=choices)
 
 
 PushStyle = Literal["text", "markdown", "news"]
@@ -168,7 +188,8 @@ class Delivery:
     `key` makes it idempotent: a key already recorded as delivered is never sent again
     (scheduled pushes use campaign x group x fire). It carries either an article (`item_id`,
     rendered with the group's trackable link at send time) or inline markdown (`body`, for quiz
-    questions and leaderboards). `urgent` deliveries jump the queue, never the rate limit.
+    questions and leaderboards, with the question's answer buttons in `choices`). `urgent`
+    deliveries jump the queue, never the rate limit.
     """
 
     key: str
@@ -178,3 +199,4 @@ class Delivery:
     style: PushStyle = "markdown"
     urgent: bool = False
     campaign: str = ""
+    choices: Choices | None = None

@@ -20,8 +20,8 @@ from redis.asyncio import Redis
 from bot.articles import links, packs, receipts
 from bot.articles.render import PushPayload, render_push
 from bot.articles.store import ArticleStore
-from bot.channels.wecom_bot import GROUP_PREFIX
-from bot.channels.wecom_bot_ws import LinkLost, NotAConversation, WeComBotLink
+from bot.channels.wecom_bot import answer_card
+from bot.channels.wecom_bot_ws import GROUP_PREFIX, LinkLost, NotAConversation, WeComBotLink
 from bot.channels.wecom_robot import (
     Article,
     BrokenTarget,
@@ -121,7 +121,7 @@ class Senders:
         elif target is PushTarget.ROBOT:
             sent = await self._robot(group, payload, skip, robot_key)
         else:
-            sent = await self._smart_bot(group, payload)
+            sent = await self._smart_bot(group, payload, delivery, skip)
         if delivery.item_id:
             await receipts.note_push(self.redis, group.id, delivery.item_id)
         return sent
@@ -179,19 +179,27 @@ class Senders:
             ) from None
         return Sent()
 
-    async def _smart_bot(self, group: Group, payload: PushPayload) -> Sent:
-        """Send markdown proactively through the smart bot's long connection."""
+    async def _smart_bot(
+        self, group: Group, payload: PushPayload, delivery: Delivery, skip: int
+    ) -> Sent:
+        """Send markdown proactively through the smart bot's long connection, then a quiz
+        question's answer card; `skip` 1 leaves out the markdown that went out already."""
         if self.smart_bot is None:
             raise Park("智能机器人的长连接没有配置，无法主动推送。")
         chat_id = group.id.removeprefix(GROUP_PREFIX)
+        sent = skip
         try:
-            await self.smart_bot.send_markdown(group.id, chat_id, payload.markdown)
+            if sent < 1:
+                await self.smart_bot.send_markdown(group.id, chat_id, payload.markdown)
+                sent = 1
+            if delivery.choices is not None:
+                await self.smart_bot.send_card(group.id, chat_id, answer_card(delivery.choices))
         except NotAConversation:
             raise Park("这个群还没有和智能机器人说过话，企业微信不允许主动推送。") from None
         except WindowFull as full:
-            raise Busy(full.after) from None
+            raise Busy(full.after, skip=sent) from None
         except LinkLost:
-            raise Transient("本实例没有连着智能机器人，稍后由连着的实例重试") from None
+            raise Transient("本实例没有连着智能机器人，稍后由连着的实例重试", skip=sent) from None
         return Sent()
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from bot.models import Message, Reply
+from bot.models import ACK_INTENT, Message, Reply
 from bot.router import Dispatcher
 from bot.settings import Settings
 from bot.store import conversations, metrics
@@ -34,8 +34,8 @@ class ChatService:
         message = self.address(message)
         member = self.hasher(message.channel, message.user)
         reply = await self.dispatcher.feed(message, member=member)
-        if reply is None:
-            return None
+        if reply is None or reply.intent == ACK_INTENT:
+            return reply  # an acknowledged button press is not a question: the quiz counts it
         now = message.at.astimezone(ZoneInfo(self.settings.timezone))
         async with self.redis.pipeline(transaction=False) as pipe:
             metrics.record_reply(pipe, message, reply, member, now.date())

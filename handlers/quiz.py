@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.filters import bare, text_is
 from bot.knowledge import KnowledgeBase
-from bot.models import GroupKind, Message, Reply
+from bot.models import ACK_INTENT, GroupKind, Message, Reply
 from bot.quiz import messages, stats
 from bot.quiz.closing import close_round
 from bot.quiz.model import Outcome, RoundBusy
@@ -94,16 +94,22 @@ def start_command(message: Message) -> dict[str, Any] | None:
 
 
 async def quiz_answer(message: Message, quiz: QuizRounds | None = None) -> dict[str, Any] | None:
-    """Pass when the text is an answer and a round runs in this group."""
+    """Pass when the text is an answer and a round runs in this group, or on any press of an
+    answer card's button (a press on a card of a closed question or round is answered too)."""
     if quiz is None or message.group is None:
         return None
     parsed = parse_answer(message.text)
     if parsed is None:
         return None
     round_id = await quiz.active(message.group.id)
-    if round_id is None:
+    if message.card:
+        question = messages.card_question(message.card, round_id or "")
+    elif round_id is None:
         return None
-    return {"round_id": round_id, "choice": parsed[0], "true_false": parsed[1]}
+    else:
+        question = -1  # typed: the question open now
+    choice, true_false = parsed
+    return {"round_id": round_id, "choice": choice, "true_false": true_false, "question": question}
 
 
 async def running_round(message: Message, quiz: QuizRounds | None = None) -> dict[str, Any] | None:
@@ -120,27 +126,36 @@ async def take_answer(
     member: str,
     quiz: QuizRounds,
     settings: Settings,
-    round_id: str,
+    round_id: str | None,
     choice: str,
     true_false: bool,
-) -> None:
-    """Score the answer; stay quiet whatever the outcome."""
+    question: int | None,
+) -> Reply | None:
+    """Score the answer. Typed answers get no reply (the group would flood); a button press is
+    acknowledged on the presser's own card."""
     assert message.group is not None
-    answered = await quiz.answer(
-        round_id,
-        member,
-        choice,
-        now_ms(message.at),
-        name=message.user,
-        group_id=message.group.id,
-        true_false=true_false,
-    )
-    question = quiz.bank.get(answered.question_id)
-    if answered.outcome is Outcome.COUNTED and question is not None:
-        day = message.at.astimezone(ZoneInfo(settings.timezone)).date()
-        await stats.record_answer(
-            quiz.redis, day, message.group, member, question, answered.correct
+    outcome = Outcome.LATE  # a card of an earlier round
+    if round_id is not None and question is not None:
+        answered = await quiz.answer(
+            round_id,
+            member,
+            choice,
+            now_ms(message.at),
+            question=question,
+            name=message.user,
+            group_id=message.group.id,
+            true_false=true_false,
         )
+        outcome = answered.outcome
+        asked = quiz.bank.get(answered.question_id)
+        if outcome is Outcome.COUNTED and asked is not None:
+            day = message.at.astimezone(ZoneInfo(settings.timezone)).date()
+            await stats.record_answer(
+                quiz.redis, day, message.group, member, asked, answered.correct
+            )
+    if message.card:
+        return Reply.text(messages.pressed(outcome, choice), intent=ACK_INTENT)
+    return None
 
 
 @router.message(start_command)
@@ -176,7 +191,9 @@ async def start(
         )
     except RoundBusy:
         return _quiz_reply("本群已经有一轮答题在进行，想重新开始请先发“结束答题”。")
-    return Reply.markdown(messages.announcement(round_), intent="quiz")
+    return Reply.markdown(
+        messages.announcement(round_), intent="quiz", choices=messages.choices(round_, 0)
+    )
 
 
 @router.message(text_is(*NEXT_WORDS, *END_WORDS), running_round)
@@ -194,7 +211,7 @@ async def advance(
     if result is None:
         return None
     await quiz.announced(result[0])  # the reply posts it: the timer must not
-    return Reply.markdown(result[1], intent="quiz")
+    return Reply.markdown(result[1], intent="quiz", choices=messages.next_choices(result[0]))
 
 
 def _quiz_reply(text: str) -> Reply:

@@ -123,6 +123,21 @@ class WeComBotCaller:
             message["chatid"] = chat
         return message
 
+    def press(self, user: str, task_id: str, key: str, chat: str) -> dict[str, Any]:
+        """Return the event of a member pressing button `key` on card `task_id` in `chat`."""
+        event = {"card_type": "button_interaction", "event_key": key, "task_id": task_id}
+        return {
+            "msgid": secrets.token_hex(12),
+            "create_time": int(self.clock()),
+            "aibotid": self.bot_id,
+            "chatid": chat,
+            "chattype": "group",
+            "from": {"userid": user},
+            "response_url": self.responses.url() if self.responses else "",
+            "msgtype": "event",
+            "event": {"eventtype": "template_card_event", "template_card_event": event},
+        }
+
     def envelope(
         self, message: dict[str, Any], receive_id: str = "", **overrides: str
     ) -> tuple[dict[str, str], bytes]:
@@ -166,6 +181,7 @@ class FakeWeComWS(_Fake):
     subscriptions: int = 0
     pings: int = 0
     replies: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
     pushes: list[dict[str, Any]] = field(default_factory=list)
     live: web.WebSocketResponse | None = None
 
@@ -181,11 +197,12 @@ class FakeWeComWS(_Fake):
         """Return the ws:// address to configure."""
         return "ws" + self.base.removeprefix("http")
 
-    async def deliver(self, body: dict[str, Any]) -> str:
-        """Push a member's message to the live connection; return the callback's req_id."""
+    async def deliver(self, body: dict[str, Any], cmd: str = "aibot_msg_callback") -> str:
+        """Push a member's message (or, with cmd aibot_event_callback, an event such as a card
+        press) to the live connection; return the callback's req_id."""
         assert self.live is not None, "no live connection"
         req_id = "callback_" + secrets.token_hex(6)
-        frame = {"cmd": "aibot_msg_callback", "headers": {"req_id": req_id}, "body": body}
+        frame = {"cmd": cmd, "headers": {"req_id": req_id}, "body": body}
         await self.live.send_json(frame)
         return req_id
 
@@ -230,5 +247,7 @@ class FakeWeComWS(_Fake):
             self.pings += 1
         elif cmd == "aibot_respond_msg":
             self.replies.append(frame)
+        elif cmd == "aibot_respond_update_msg":
+            self.updates.append(frame)
         elif cmd == "aibot_send_msg":
             self.pushes.append(frame)

@@ -10,10 +10,10 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.channels.wecom_bot import GROUP_PREFIX, WECOM_BOT_LINK, setup_wecom_bot_ws
-from bot.channels.wecom_bot_ws import WeComBotWSConfig
+from bot.channels.wecom_bot import WECOM_BOT_LINK, setup_wecom_bot_ws
+from bot.channels.wecom_bot_ws import GROUP_PREFIX, WeComBotWSConfig
 from bot.library import Library
-from bot.models import Delivery, Group, GroupKind, PushTarget
+from bot.models import Choices, Delivery, Group, GroupKind, PushTarget
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.store.groups import GroupRegistry
@@ -61,6 +61,17 @@ async def test_a_push_goes_out_only_where_the_chat_has_spoken(
     assert push["body"]["markdown"] == {"content": "**提醒**：陌生来电要警惕。"}
     [(_, reason, _)] = await outbox.dead_letters()
     assert "还没有和智能机器人说过话" in reason
+
+    choices = Choices("quiz-0a1b2c3d-1", "第 2/5 题：点选你的答案", ("A", "B", "C"))
+    await outbox.enqueue(
+        [Delivery("w:3", GROUP_PREFIX + SPOKEN, body="**第 2/5 题**", choices=choices)]
+    )
+    await settle(lambda: outbox.delivered("w:3"))
+    question, card = (push["body"] for push in gateway.pushes[1:])
+    assert question["markdown"] == {"content": "**第 2/5 题**"}
+    assert card["chatid"] == SPOKEN and card["msgtype"] == "template_card"
+    assert card["template_card"]["task_id"] == "quiz-0a1b2c3d-1"
+    assert [button["key"] for button in card["template_card"]["button_list"]] == ["A", "B", "C"]
 
 
 async def _parked(outbox: Outbox, key: str) -> bool:

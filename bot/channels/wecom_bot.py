@@ -11,6 +11,12 @@ The passive reply (被动回复消息 path/101031) is an encrypted JSON {"encryp
 "timestamp", "nonce"} around a finished stream message; an empty body means no reply. A slow
 answer goes out afterwards as markdown through the message's response_url (主动回复消息
 path/101138: one call per response_url, valid for one hour).
+A quiz question also carries its options as buttons: a 按钮交互型 template card (模板卡片类型
+path/101032) sent with the stream as "stream_with_template_card". A press arrives as an event
+(接收事件 path/101027: msgtype "event", event.eventtype "template_card_event" with task_id and
+event_key) that must be answered within 5 s; the answer updates the presser's card only
+(被动回复消息 → 模版卡片更新消息: response_type "update_template_card" with userids), replacing
+its buttons with what became of the press.
 The long connection (bot/channels/wecom_bot_ws.py, setup_wecom_bot_ws) answers through the same
 `answer`, so both transports parse, deduplicate and route alike.
 """
@@ -50,8 +56,14 @@ from bot.channels.wechat_crypto import (
     sign,
 )
 from bot.channels.wecom_api import DEFAULT_API_BASE, WeChatAPIError, request_json
-from bot.channels.wecom_bot_ws import ProactiveGate, WeComBotLink, WeComBotWSConfig
-from bot.models import Group, GroupKind, Message, Reply
+from bot.channels.wecom_bot_ws import (
+    GROUP_PREFIX,
+    Outgoing,
+    ProactiveGate,
+    WeComBotLink,
+    WeComBotWSConfig,
+)
+from bot.models import Choices, Group, GroupKind, Message, Reply
 from bot.store.dedupe import Deduper
 from bot.store.groups import GroupRegistry
 from bot.store.ratelimit import RateLimiter
@@ -59,7 +71,6 @@ from bot.web.appkeys import REDIS, SERVICE
 
 CHANNEL = "wecom_bot"
 ROUTE = "/wecom/bot/callback"
-GROUP_PREFIX = "wecom-bot:"
 RECEIVE_ID = ""  # the smart bot encrypts with an empty receive id (path/101033)
 # stream.content limit in utf-8 bytes as we read 被动回复消息 path/101031 (not in our stored copy)
 STREAM_BYTES = 20480
@@ -134,11 +145,85 @@ class WeComBot:
             addressed=True,  # the smart bot only hears messages that @ it (path/100719)
         )
 
+    def parse_press(self, payload: Mapping[str, Any], group: Group | None = None) -> Message:
+        """Return the Message of a card button press: the button's key as text, the card's
+        task id as `card`."""
+        press = card_press(payload)
+        if press is None:
+            raise InboundError(400, MALFORMED, "not a template card event")
+        task_id, key = press
+        return Message(
+            channel=CHANNEL,
+            user=_string(payload, "from", "userid"),
+            text=key,
+            msg_id=_string(payload, "msgid"),
+            at=datetime.fromtimestamp(self._clock(), UTC),
+            group=group,
+            addressed=True,
+            card=task_id,
+        )
+
     def render(self, reply: Reply | None) -> str:
         """Return the reply as one markdown text: stream content shows markdown."""
         if reply is None:
             return ""
         return "\n\n".join(part.text.strip() for part in reply.parts)
+
+
+def card_press(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Return (task id, event key) of a template card event, or None for any other event.
+
+    The fields sit in event.template_card_event; older payloads put them in event itself.
+    """
+    event = payload.get("event")
+    if not isinstance(event, dict) or event.get("eventtype") != "template_card_event":
+        return None
+    inner = event.get("template_card_event")
+    fields = inner if isinstance(inner, dict) else event
+    task_id, key = fields.get("task_id"), fields.get("event_key")
+    if not (isinstance(task_id, str) and task_id and isinstance(key, str) and key):
+        raise InboundError(400, MALFORMED, "template card event without task_id or event_key")
+    return task_id, key
+
+
+def answer_card(choices: Choices) -> dict[str, Any]:
+    """Return a question's options as a 按钮交互型 card: one button per letter (at most 6)."""
+    return {
+        "card_type": "button_interaction",
+        "main_title": {"title": choices.title},
+        "task_id": choices.key,
+        "button_list": [{"text": letter, "style": 1, "key": letter} for letter in choices.letters],
+    }
+
+
+def stream_body(msg_id: str, text: str, choices: Choices | None = None) -> str:
+    """Return the passive reply holding `text` (and the answer card), as JSON ("" for none)."""
+    if not text:
+        return ""
+    stream_id = hashlib.sha256(msg_id.encode()).hexdigest()[:32]
+    body: dict[str, Any] = {
+        "msgtype": "stream",
+        "stream": {"id": stream_id, "finish": True, "content": text},
+    }
+    if choices is not None:
+        body |= {"msgtype": "stream_with_template_card", "template_card": answer_card(choices)}
+    return json.dumps(body, ensure_ascii=False)
+
+
+def update_body(message: Message, reply: Reply | None) -> str:
+    """Return the update of the presser's card: its buttons replaced by the reply's words."""
+    if reply is None:
+        return ""
+    note = reply.parts[0].text.strip()
+    card = {
+        "card_type": "button_interaction",
+        "main_title": {"title": note},
+        "task_id": message.card,
+        "button_list": [{"text": message.text, "style": 1, "key": message.text}],
+        "replace_text": note,
+    }
+    body = {"response_type": "update_template_card", "userids": [message.user]}
+    return json.dumps(body | {"template_card": card}, ensure_ascii=False)
 
 
 def conversation_of(payload: Mapping[str, Any]) -> str:
@@ -186,10 +271,7 @@ class WeComBotCallback:
         answer = await self._answer(request.app, payload)
         if not answer:
             return web.Response(text="")
-        stream_id = hashlib.sha256(_string(payload, "msgid").encode()).hexdigest()[:32]
-        stream = {"id": stream_id, "finish": True, "content": answer}
-        plain = json.dumps({"msgtype": "stream", "stream": stream}, ensure_ascii=False)
-        return web.json_response(self.seal(plain))
+        return web.json_response(self.seal(answer))
 
     def seal(self, plain: str, nonce: str | None = None) -> dict[str, str]:
         """Return `plain` encrypted and signed the way the smart bot expects a reply."""
@@ -230,23 +312,37 @@ async def answer(
     proactive: ProactiveGate | None,
     finish: Callable[[Awaitable[str], str], Awaitable[str]],
 ) -> str:
-    """Return the answer to one message (both transports), produced once per msgid.
+    """Return the reply body to one callback as JSON ("" for none), produced once per msgid.
 
-    `finish(work, context)` awaits the answer within the transport's own deadline.
+    `finish(work, context)` awaits a message's answer within the transport's own deadline. A
+    card press is answered at once: scoring it takes milliseconds, well inside the 5 s WeCom
+    gives a card update.
     """
     kind = _string(payload, "msgtype")
-    if kind in ("event", "stream"):
-        return ""  # entering the chat, or a refresh of a stream we already finished
+    pressed = kind == "event" and card_press(payload) is not None
+    if kind == "stream" or (kind == "event" and not pressed):
+        return ""  # a refresh of a finished stream, entering the chat, or feedback
     msg_id, conversation = _string(payload, "msgid"), conversation_of(payload)
-    message = None
-    if kind == "text":
-        message = channel.parse(payload, await _group(app, payload))
+    group = await _group(app, payload) if kind in ("text", "event") else None
     if proactive is not None:
         await proactive.remember(conversation)
 
     async def produce() -> str:
-        work = _handle(app, channel, message) if message else _ready(TEXT_ONLY)
-        return await finish(work, f"{CHANNEL} msg {msg_id}")
+        if pressed:
+            message = channel.parse_press(payload, group)
+            return update_body(message, await app[SERVICE].handle(message))
+        context = f"{CHANNEL} msg {msg_id}"
+        if kind != "text":
+            return stream_body(msg_id, await finish(_ready(TEXT_ONLY), context))
+        reply: Reply | None = None
+
+        async def handle() -> str:
+            nonlocal reply
+            reply = await app[SERVICE].handle(channel.parse(payload, group))
+            return channel.render(reply)
+
+        text = await finish(handle(), context)
+        return stream_body(msg_id, text, reply.choices if reply else None)
 
     return await Deduper(app[REDIS]).once(CHANNEL, msg_id, produce) or ""
 
@@ -257,10 +353,6 @@ async def _group(app: web.Application, payload: Mapping[str, Any]) -> Group | No
     group_id = conversation_of(payload)
     found = await GroupRegistry(app[REDIS]).get(group_id)
     return found or Group(id=group_id, name="", kind=GroupKind.UNBOUND)
-
-
-async def _handle(app: web.Application, channel: WeComBot, message: Message) -> str:
-    return channel.render(await app[SERVICE].handle(message))
 
 
 async def _ready(text: str) -> str:
@@ -304,10 +396,12 @@ def setup_wecom_bot_ws(app: web.Application, config: WeComBotWSConfig) -> None:
     async def finish(work: Awaitable[str], context: str) -> str:
         return await work  # no callback deadline: the reply goes out when ready
 
-    async def reply(payload: dict[str, Any]) -> str:
+    async def reply(payload: dict[str, Any]) -> Outgoing:
         if _string(payload, "aibotid") != config.bot_id:
             raise InboundError(403, FORBIDDEN, "message addressed to another bot")
-        return await answer(app, payload, channel, link.gate, finish)
+        body = await answer(app, payload, channel, link.gate, finish)
+        chat = payload.get("chatid") or _string(payload, "from", "userid")
+        return Outgoing(body, conversation_of(payload), str(chat))
 
     link = app[WECOM_BOT_LINK] = WeComBotLink(config, reply)
 

@@ -7,7 +7,10 @@ heartbeat, and closes the connection as soon as a renewal fails. Frames are JSON
 {"cmd", "headers": {"req_id"}, "body"}; WeCom acknowledges with {"headers", "errcode"}.
 We send aibot_subscribe {bot_id, secret} first, then a ping every 30 s; messages arrive as
 aibot_msg_callback (the same body as the HTTP callback, unencrypted) and are answered with
-aibot_respond_msg carrying the callback's req_id; aibot_send_msg sends proactively.
+aibot_respond_msg carrying the callback's req_id; aibot_send_msg sends proactively. A card
+button press arrives as aibot_event_callback and its card update goes back as
+aibot_respond_update_msg. The long connection takes no "stream_with_template_card" (so the
+official SDKs document), so a question's answer card follows its stream as a proactive send.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from bot.store.owned import delete_if_equal, expire_if_equal
 from bot.store.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+
+GROUP_PREFIX = "wecom-bot:"  # group ids of smart-bot chats: the prefix, then the chatid
 
 DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
 HEARTBEAT_SECONDS = 30.0  # the SDKs ping every 30 s
@@ -144,7 +149,16 @@ class LinkLost(Exception):
     """The connection is no longer usable: refused, silent, taken over, or the lease is gone."""
 
 
-Answer = Callable[[dict[str, Any]], Awaitable[str]]
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """The reply body (JSON, "" for none) to one callback, and the chat it goes back to."""
+
+    body: str
+    conversation: str
+    chat_id: str
+
+
+Answer = Callable[[dict[str, Any]], Awaitable[Outgoing]]
 
 
 class WeComBotLink:
@@ -200,9 +214,16 @@ class WeComBotLink:
 
         Raises NotAConversation, WindowFull, or LinkLost when this instance is not connected.
         """
+        await self._send(conversation, chat_id, "markdown", {"content": text})
+
+    async def send_card(self, conversation: str, chat_id: str, card: dict[str, Any]) -> None:
+        """Send a template card the same way as send_markdown (with the same errors)."""
+        await self._send(conversation, chat_id, "template_card", card)
+
+    async def _send(self, conversation: str, chat_id: str, kind: str, content: Any) -> None:
         if self.gate is None or not self.connected.is_set():
             raise LinkLost("this instance does not hold the long connection")
-        body = {"chatid": chat_id, "msgtype": "markdown", "markdown": {"content": text}}
+        body = {"chatid": chat_id, "msgtype": kind, kind: content}
         async with self.gate.sending(conversation):
             await self._request("aibot_send_msg", body)
 
@@ -287,20 +308,26 @@ class WeComBotLink:
             elif cmd == "aibot_event_callback":
                 if _object(body.get("event")).get("eventtype") == "disconnected_event":
                     raise LinkLost("another connection took the bot over")
+                self._spawn(self._reply(req_id, body))
             elif req_id in self._acks and not self._acks[req_id].done():
                 self._acks[req_id].set_result(frame)
 
     async def _reply(self, req_id: str, body: dict[str, Any]) -> None:
         try:
-            text = await self._answer(body)
-            if text and self._ws is not None:
-                stream = {"id": secrets.token_hex(16), "finish": True, "content": text}
-                frame = {
-                    "cmd": "aibot_respond_msg",
-                    "headers": {"req_id": req_id},
-                    "body": {"msgtype": "stream", "stream": stream},
-                }
-                await self._ws.send_str(json.dumps(frame, ensure_ascii=False))
+            out = await self._answer(body)
+            if not out.body or self._ws is None:
+                return
+            reply = json.loads(out.body)
+            cmd = "aibot_respond_msg"
+            if reply.get("response_type") == "update_template_card":
+                cmd = "aibot_respond_update_msg"
+            card = reply.pop("template_card", None) if "stream" in reply else None
+            if card is not None:
+                reply["msgtype"] = "stream"
+            frame = {"cmd": cmd, "headers": {"req_id": req_id}, "body": reply}
+            await self._ws.send_str(json.dumps(frame, ensure_ascii=False))
+            if card is not None:
+                await self.send_card(out.conversation, out.chat_id, card)
         except Exception:
             log.exception("smart bot message could not be answered")
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from bot.models import Delivery
+from bot.models import Choices, Delivery
 from bot.store import keys
 
 STREAMS = (keys.OUTBOX_URGENT, keys.OUTBOX_NORMAL)
@@ -121,6 +121,8 @@ def encode(delivery: Delivery) -> str:
 def decode(raw: str) -> Delivery:
     """Return the delivery stored as JSON (raises ValueError/TypeError on a foreign entry)."""
     fields: dict[str, Any] = json.loads(raw)
+    if choices := fields.get("choices"):
+        fields["choices"] = Choices(choices["key"], choices["title"], tuple(choices["letters"]))
     return Delivery(**fields)
 
 

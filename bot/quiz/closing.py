@@ -38,4 +38,5 @@ def close_delivery(closed: Closed, body: str) -> Delivery:
         body=body,
         style="markdown",
         urgent=True,
+        choices=messages.next_choices(closed),
     )

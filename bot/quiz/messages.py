@@ -2,10 +2,48 @@
 
 from __future__ import annotations
 
+import re
+
+from bot.models import Choices
 from bot.quiz.bank import LETTERS, Question
-from bot.quiz.model import Closed, Round, Standing
+from bot.quiz.model import Closed, Outcome, Round, Standing
 
 MEDALS = ("🥇", "🥈", "🥉")
+_CARD_KEY = re.compile(r"quiz-([0-9a-f]{1,32})-(\d{1,3})")
+
+
+def choices(round_: Round, index: int) -> Choices:
+    """Return the answer buttons of question `index`, keyed by round and question."""
+    options = len(round_.questions[index].options)
+    title = f"第 {index + 1}/{len(round_.questions)} 题：点选你的答案"
+    return Choices(f"quiz-{round_.id}-{index}", title, tuple(LETTERS[:options]))
+
+
+def card_question(key: str, round_id: str) -> int | None:
+    """Return the question index a card key names in round `round_id`; None for another round."""
+    found = _CARD_KEY.fullmatch(key)
+    if found is None or found.group(1) != round_id:
+        return None
+    return int(found.group(2))
+
+
+def pressed(outcome: Outcome, choice: str) -> str:
+    """Return what the presser's card shows in place of its buttons after a press."""
+    if outcome is Outcome.COUNTED:
+        return f"已提交：{choice}"
+    if outcome is Outcome.DUPLICATE:
+        return "本题你已作答"
+    if outcome is Outcome.NOT_AN_OPTION:
+        return "没有这个选项"
+    return "本题已截止"
+
+
+def next_choices(closed: Closed) -> Choices | None:
+    """Return the buttons of the question a close opens (None when the round finished)."""
+    round_ = closed.round
+    if round_.mode == "page" or closed.finished:
+        return None
+    return choices(round_, round_.current)
 
 
 def question_text(round_: Round, index: int) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 # Score one answer: first answer per member and question wins; late or malformed answers
 # change nothing.
 # KEYS: round, answers, scores, players, qstats.
-# ARGV: member, question index (page rounds; -1 = the current one), choice letter,
+# ARGV: member, question index (page rounds; in chat rounds -1 = the current one, and any other
+#       index must be the current one: a button pressed on an earlier question's card is late),
+#       choice letter,
 #       now ms, display name, group id, page opened ms, "1" when the word was 对/错.
 # Returns {status, question, correct (0/1), points[, question id]}; status: 1 counted,
 #   0 no open round, 2 closed (late), 3 already answered, 4 not an option of this question.
@@ -23,6 +25,8 @@ if now > deadline then return {2, -1, 0, 0} end
 local q, opened, window
 if r[2] == 'chat' then
   q = tonumber(r[3])
+  local meant = tonumber(ARGV[2])
+  if meant ~= nil and meant >= 0 and meant ~= q then return {2, -1, 0, 0} end
   opened = tonumber(r[4])
   window = deadline - opened
 else
