@@ -22,7 +22,7 @@ class SettingsError(ValueError):
     """A configuration value is missing or malformed."""
 
     def __init__(self, name: str, value: str, reason: str) -> None:
-        super().__init__(f"{name}={value!r}: {reason}")
+        super().__init__(f"{name}={value!r}：{reason}")
         self.name = name
 
 
@@ -114,12 +114,12 @@ def _channel_configs(env: Mapping[str, str]) -> ChannelConfigs:
 
 def env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     """Read a whole number from `name` in [low, high]; unset or empty gives `default`."""
-    return _bounded(env, name, default, low, high, int, "must be a whole number")
+    return _bounded(env, name, default, low, high, int, "应为整数")
 
 
 def env_float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
     """Read a number from `name` in [low, high]; unset or empty gives `default`."""
-    return _bounded(env, name, default, low, high, float, "must be a number")
+    return _bounded(env, name, default, low, high, float, "应为数字")
 
 
 def _bounded(env: Mapping[str, str], name: str, default: N, low: N, high: N,
@@ -132,7 +132,7 @@ def _bounded(env: Mapping[str, str], name: str, default: N, low: N, high: N,
     except ValueError:
         raise SettingsError(name, raw, problem) from None
     if not low <= value <= high:
-        raise SettingsError(name, raw, f"must be from {low:g} to {high:g}")
+        raise SettingsError(name, raw, f"应在 {low:g} 到 {high:g} 之间")
     return value
 
 
@@ -141,7 +141,7 @@ def _text(env: Mapping[str, str], name: str, default: str) -> str:
     if raw is None:
         return default
     if not raw.strip():
-        raise SettingsError(name, raw, "must not be blank")
+        raise SettingsError(name, raw, "不能为空")
     return raw.strip()
 
 
@@ -155,7 +155,7 @@ def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     raw = env.get(name, default).upper()
     if raw not in allowed:
-        raise SettingsError(name, raw, f"expected one of {', '.join(allowed)}")
+        raise SettingsError(name, raw, f"应为以下之一：{'、'.join(allowed)}")
     return raw
 
 
@@ -166,7 +166,7 @@ def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
     try:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(name, raw, "unknown time zone (try Asia/Shanghai)") from None
+        raise SettingsError(name, raw, "无法识别的时区（可填 Asia/Shanghai）") from None
     return raw
 
 
@@ -174,7 +174,7 @@ def _path(env: Mapping[str, str], name: str, default: Path, *, must_exist: bool)
     raw = env.get(name)
     path = Path(raw).expanduser().resolve() if raw else default
     if must_exist and not path.is_dir():
-        raise SettingsError(name, str(path), "folder does not exist")
+        raise SettingsError(name, str(path), "文件夹不存在")
     return path
 
 
@@ -183,5 +183,5 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     if not raw:
         return None
     if not raw.startswith(("http://", "https://")) or " " in raw:
-        raise SettingsError(name, raw, "expected an http:// or https:// address")
+        raise SettingsError(name, raw, "应为 http:// 或 https:// 开头的地址")
     return raw

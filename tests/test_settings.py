@@ -19,13 +19,13 @@ def test_defaults_use_the_embedded_redis(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "reason"),
     [
-        ("FANZHA_PORT", "eighty", "whole number"),
-        ("FANZHA_PORT", "70000", "from 0 to 65535"),
-        ("FANZHA_GROUP_REPLY_LIMIT", "0", "from 1"),
-        ("FANZHA_LOG_LEVEL", "LOUD", "one of"),
-        ("FANZHA_TIMEZONE", "Mars/Base", "time zone"),
-        ("FANZHA_CONTENT_DIR", "/no/such/folder", "does not exist"),
-        ("FANZHA_BOT_NAME", "  ", "blank"),
+        ("FANZHA_PORT", "eighty", "整数"),
+        ("FANZHA_PORT", "70000", "0 到 65535"),
+        ("FANZHA_GROUP_REPLY_LIMIT", "0", "1 到"),
+        ("FANZHA_LOG_LEVEL", "LOUD", "以下之一"),
+        ("FANZHA_TIMEZONE", "Mars/Base", "时区"),
+        ("FANZHA_CONTENT_DIR", "/no/such/folder", "不存在"),
+        ("FANZHA_BOT_NAME", "  ", "不能为空"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, reason: str, tmp_path: Path) -> None:

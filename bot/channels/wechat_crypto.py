@@ -235,10 +235,10 @@ async def _ready(text: str) -> str:
 
 
 _PATTERNS = {
-    "token": (re.compile(r"[A-Za-z0-9]{1,32}"), "expected 1 to 32 letters or digits"),
-    "aes_key": (re.compile(r"[A-Za-z0-9]{43}"), "expected the 43-character EncodingAESKey"),
-    "secret": (re.compile(r"[A-Za-z0-9_-]{16,128}"), "expected the secret from the console"),
-    "id": (re.compile(r"[A-Za-z0-9_-]{1,64}"), "expected the id shown in the admin console"),
+    "token": (re.compile(r"[A-Za-z0-9]{1,32}"), "应为 1 到 32 位字母或数字"),
+    "aes_key": (re.compile(r"[A-Za-z0-9]{43}"), "应为 43 位的 EncodingAESKey"),
+    "secret": (re.compile(r"[A-Za-z0-9_-]{16,128}"), "应为管理后台给出的 Secret"),
+    "id": (re.compile(r"[A-Za-z0-9_-]{1,64}"), "应为管理后台显示的 ID"),
 }
 
 
@@ -256,7 +256,7 @@ def env_base(env: Mapping[str, str], name: str, default: str) -> str:
     """Return an API base URL setting without its trailing slash."""
     raw = (env.get(name) or default).strip()
     if not raw.startswith(("http://", "https://")):
-        raise SettingsError(name, raw, "must start with http:// or https://")
+        raise SettingsError(name, raw, "应以 http:// 或 https:// 开头")
     return raw.rstrip("/")
 
 
@@ -266,5 +266,5 @@ def env_window(env: Mapping[str, str], name: str = "WECHAT_REPLAY_WINDOW") -> fl
     if not raw:
         return REPLAY_WINDOW_SECONDS
     if not raw.isdigit() or not 30 <= int(raw) <= 3600:
-        raise SettingsError(name, raw, "expected a whole number of seconds from 30 to 3600")
+        raise SettingsError(name, raw, "应为 30 到 3600 之间的整数秒")
     return float(raw)

@@ -76,7 +76,7 @@ class WeComAppConfig:
             return None
         agent = (env.get("WECOM_AGENT_ID") or "").strip()
         if not agent.isdigit() or not 0 < int(agent) < 2**31:
-            raise SettingsError("WECOM_AGENT_ID", agent, "expected the app's AgentId, a number")
+            raise SettingsError("WECOM_AGENT_ID", agent, "应为应用的 AgentId（一串数字）")
         return cls(
             corp_id=env_value(env, "WECOM_CORP_ID", "id"),
             token=env_value(env, "WECOM_APP_TOKEN", "token"),

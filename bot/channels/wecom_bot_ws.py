@@ -137,7 +137,7 @@ class WeComBotWSConfig:
             return None
         url = (env.get("WECOM_BOT_WS_URL") or DEFAULT_WS_URL).strip().rstrip("/")
         if not url.startswith(("ws://", "wss://")):
-            raise SettingsError("WECOM_BOT_WS_URL", url, "must start with ws:// or wss://")
+            raise SettingsError("WECOM_BOT_WS_URL", url, "应以 ws:// 或 wss:// 开头")
         return cls(
             bot_id=env_value(env, "WECOM_BOT_ID", "id"),
             secret=env_value(env, "WECOM_BOT_SECRET", "secret"),

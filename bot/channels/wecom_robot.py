@@ -133,7 +133,7 @@ class RobotConfig:
         defaults = cls()
         base = env.get("WECOM_API_BASE") or DEFAULT_API_BASE
         if not base.startswith(("http://", "https://")):
-            raise SettingsError("WECOM_API_BASE", base, "must start with http:// or https://")
+            raise SettingsError("WECOM_API_BASE", base, "应以 http:// 或 https:// 开头")
         return cls(
             api_base=base.rstrip("/"),
             attempts=env_int(env, "WECOM_ROBOT_ATTEMPTS", defaults.attempts, 1, 20),
