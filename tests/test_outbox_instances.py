@@ -82,11 +82,10 @@ class Instance:
                     pass
                 await asyncio.sleep(0.1)
 
-    def kill(self) -> int:
+    def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
-        return self.process.pid
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -196,9 +195,8 @@ async def test_killing_one_instance_mid_broadcast_loses_and_doubles_nothing(
         assert second.process is not None
         working, quarter = second.process.pid, SIM_GROUPS * SIM_EACH // 4
         await settle(lambda: _busy(redis, working, quarter), timeout=60)
-        pid = second.kill()
-        held = await _held_by(redis, pid)
-        assert held  # the killed instance died holding deliveries the other must take over
+        held = await _stop_holding(redis, second.process)
+        second.kill()  # it dies holding deliveries the other instance must take over
         assert await _recorded(redis) < SIM_GROUPS * SIM_EACH  # the kill came mid-way
         second.start()
         await second.ready(session)
@@ -218,6 +216,21 @@ async def test_killing_one_instance_mid_broadcast_loses_and_doubles_nothing(
     assert totals[Measure.PUSHES_SENT] == len(deliveries)
     assert totals[Measure.PUSHES_FAILED] == 0
     assert fake.answers[45009] == 0
+
+
+async def _stop_holding(redis: Redis, process: subprocess.Popen[bytes]) -> set[str]:
+    """Freeze `process` (SIGSTOP) at a moment it holds deliveries; return their keys.
+
+    Checking first and killing after would race with the process acknowledging what it held.
+    """
+    for _ in range(400):
+        process.send_signal(signal.SIGSTOP)
+        held = await _held_by(redis, process.pid)
+        if held:
+            return held
+        process.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.02)
+    raise AssertionError("the instance never held a delivery while it was stopped")
 
 
 async def _busy(redis: Redis, pid: int, count: int) -> bool:
