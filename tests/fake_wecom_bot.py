@@ -8,6 +8,7 @@ answers POST /cgi-bin/aibot/response?response_code=...: each code works once (ä¸
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -20,6 +21,7 @@ from aiohttp.test_utils import TestClient
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from bot.channels.wecom_bot import WECOM_BOT_LINK
 from tests.fakes import _Fake
 
 RESPONSE_PATH = "/cgi-bin/aibot/response"
@@ -197,6 +199,29 @@ class FakeWeComWS(_Fake):
         """Return the ws:// address to configure."""
         return "ws" + self.base.removeprefix("http")
 
+    def text(self, user: str, content: str, chat: str) -> dict[str, Any]:
+        """Return the callback body of a member's text in group `chat`."""
+        return self._body(user, chat, "text", text={"content": content})
+
+    def press(self, user: str, task_id: str, key: str, chat: str) -> dict[str, Any]:
+        """Return the event body of a member pressing button `key` on card `task_id`."""
+        event = {"card_type": "button_interaction", "event_key": key, "task_id": task_id}
+        return self._body(
+            user, chat, "event", event={"eventtype": "template_card_event",
+                                        "template_card_event": event}
+        )  # fmt: skip
+
+    def _body(self, user: str, chat: str, msgtype: str, **content: Any) -> dict[str, Any]:
+        return {
+            "msgid": secrets.token_hex(8),
+            "aibotid": self.bot_id,
+            "chatid": chat,
+            "chattype": "group",
+            "from": {"userid": user},
+            "msgtype": msgtype,
+            **content,
+        }
+
     async def deliver(self, body: dict[str, Any], cmd: str = "aibot_msg_callback") -> str:
         """Push a member's message (or, with cmd aibot_event_callback, an event such as a card
         press) to the live connection; return the callback's req_id."""
@@ -251,3 +276,17 @@ class FakeWeComWS(_Fake):
             self.updates.append(frame)
         elif cmd == "aibot_send_msg":
             self.pushes.append(frame)
+
+
+async def serve_gateway(aiohttp_server: Any) -> FakeWeComWS:
+    """Start the fake long-connection gateway on loopback (default bot id and secret)."""
+    fake = FakeWeComWS()
+    server = await aiohttp_server(fake.app)
+    fake.base = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+async def connected(client: TestClient[Any, Any]) -> None:
+    """Wait until the app under test holds the smart bot's long connection."""
+    async with asyncio.timeout(5):
+        await client.app[WECOM_BOT_LINK].connected.wait()

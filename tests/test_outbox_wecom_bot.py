@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from typing import Any
 
-from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.channels.wecom_bot import WECOM_BOT_LINK, setup_wecom_bot_ws
+from bot.channels.wecom_bot import setup_wecom_bot_ws
 from bot.channels.wecom_bot_ws import GROUP_PREFIX, WeComBotWSConfig
 from bot.library import Library
 from bot.models import Choices, Delivery, Group, GroupKind, PushTarget
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.store.groups import GroupRegistry
-from tests.fake_wecom_bot import FakeWeComWS
+from tests.fake_wecom_bot import connected, serve_gateway
 from tests.outbox_helpers import settle
 
 BOT_ID, SECRET = "aibFakeBot0001", "fake-bot-secret-0123456789"
@@ -32,21 +29,13 @@ def _group(chat: str) -> Group:
 async def test_a_push_goes_out_only_where_the_chat_has_spoken(
     aiohttp_server: Any, aiohttp_client: Any, settings: Settings, library: Library, redis: Redis
 ) -> None:
-    gateway = FakeWeComWS(bot_id=BOT_ID, secret=SECRET)
-    server = await aiohttp_server(gateway.app)
-    gateway.base = str(server.make_url("")).rstrip("/")
+    gateway = await serve_gateway(aiohttp_server)
     app = create_app(settings, library)
     setup_wecom_bot_ws(app, WeComBotWSConfig(BOT_ID, SECRET, gateway.url, heartbeat=0.1))
-    client: TestClient[Any, Any] = await aiohttp_client(app)
-    async with asyncio.timeout(5):
-        await client.app[WECOM_BOT_LINK].connected.wait()
+    await connected(await aiohttp_client(app))
     for chat in (SPOKEN, SILENT):
         await GroupRegistry(redis).put(_group(chat))
-    await gateway.deliver({
-        "msgid": secrets.token_hex(8), "aibotid": BOT_ID, "chatid": SPOKEN,
-        "chattype": "group", "from": {"userid": "li"}, "msgtype": "text",
-        "text": {"content": "@反诈助手 刷单"},
-    })  # fmt: skip
+    await gateway.deliver(gateway.text("li", "@反诈助手 刷单", SPOKEN))
     await gateway.wait_for(lambda: bool(gateway.replies))
 
     outbox = Outbox(redis)

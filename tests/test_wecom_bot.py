@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,7 +30,13 @@ from bot.settings import Settings, SettingsError
 from bot.store.groups import GroupRegistry
 from bot.store.ratelimit import WindowFull
 from tests.conftest import ServiceProbe
-from tests.fake_wecom_bot import FakeResponseURL, FakeWeComWS, WeComBotCaller
+from tests.fake_wecom_bot import (
+    FakeResponseURL,
+    FakeWeComWS,
+    WeComBotCaller,
+    connected,
+    serve_gateway,
+)
 
 TOKEN = "fzBotToken2024"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -253,10 +258,7 @@ SECRET = "fake-bot-secret-0123456789"
 
 @pytest.fixture
 async def gateway(aiohttp_server: Any) -> FakeWeComWS:
-    fake = FakeWeComWS(bot_id=BOT_ID, secret=SECRET)
-    server = await aiohttp_server(fake.app)
-    fake.base = str(server.make_url("")).rstrip("/")
-    return fake
+    return await serve_gateway(aiohttp_server)
 
 
 @pytest.fixture
@@ -272,29 +274,12 @@ def start_ws(
     return start_ws
 
 
-def text_body(user: str, content: str, chat: str = CHAT) -> dict[str, Any]:
-    return {
-        "msgid": secrets.token_hex(8),
-        "aibotid": BOT_ID,
-        "chatid": chat,
-        "chattype": "group",
-        "from": {"userid": user},
-        "msgtype": "text",
-        "text": {"content": content},
-    }
-
-
-async def connected(client: TestClient[Any, Any]) -> None:
-    async with asyncio.timeout(5):
-        await client.app[WECOM_BOT_LINK].connected.wait()
-
-
 async def test_ws_resident_asks_about_shuadan(
     start_ws: Callable[..., Any], gateway: FakeWeComWS
 ) -> None:
     client = await start_ws(gateway)
     await connected(client)
-    req_id = await gateway.deliver(text_body("wang_dashu", "@反诈助手 刷单"))
+    req_id = await gateway.deliver(gateway.text("wang_dashu", "@反诈助手 刷单", CHAT))
     await gateway.wait_for(lambda: bool(gateway.replies))
     (reply,) = gateway.replies
     assert reply["headers"]["req_id"] == req_id
@@ -351,7 +336,7 @@ async def test_ws_proactive_send_only_after_the_chat_spoke(
     await connected(client)
     with pytest.raises(NotAConversation):
         await link.send_markdown(f"wecom-bot:{CHAT}", CHAT, "**提醒**：陌生来电要警惕。")
-    await gateway.deliver(text_body("li", "@反诈助手 刷单"))
+    await gateway.deliver(gateway.text("li", "@反诈助手 刷单", CHAT))
     await gateway.wait_for(lambda: bool(gateway.replies))
     await link.send_markdown(f"wecom-bot:{CHAT}", CHAT, "**提醒**：陌生来电要警惕。")
     (push,) = gateway.pushes

@@ -6,20 +6,16 @@ connection (the fake gateway on loopback), with a real Redis and the real quiz h
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.channels.wecom_bot import (
-    WECOM_BOT_LINK,
     WeComBotConfig,
     setup_wecom_bot,
     setup_wecom_bot_ws,
@@ -31,7 +27,7 @@ from bot.quiz.rounds import QuizRounds
 from bot.settings import Settings
 from bot.store import keys, reach
 from bot.store.groups import GroupRegistry
-from tests.fake_wecom_bot import FakeResponseURL, FakeWeComWS, WeComBotCaller
+from tests.fake_wecom_bot import FakeResponseURL, WeComBotCaller, connected, serve_gateway
 
 TOKEN, AES_KEY = "fzBotToken2024", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 BOT_ID, SECRET = "aibFakeBot0001", "fake-bot-secret-0123456789"
@@ -142,28 +138,19 @@ async def test_long_connection_sends_the_card_after_the_stream_and_updates_on_pr
     parents: Group,
     redis: Redis,
 ) -> None:
-    gateway = FakeWeComWS(bot_id=BOT_ID, secret=SECRET)
-    server = await aiohttp_server(gateway.app)
-    gateway.base = str(server.make_url("")).rstrip("/")
+    gateway = await serve_gateway(aiohttp_server)
     app = create_app(quiz_settings, library)
     setup_wecom_bot_ws(app, WeComBotWSConfig(BOT_ID, SECRET, gateway.url, heartbeat=0.2))
-    client: TestClient[Any, Any] = await aiohttp_client(app)
-    async with asyncio.timeout(5):
-        await client.app[WECOM_BOT_LINK].connected.wait()
+    await connected(await aiohttp_client(app))
 
-    await gateway.deliver(_text(ORGANISER, "@反诈助手 开始答题 1题 60秒"))
+    await gateway.deliver(gateway.text(ORGANISER, "@反诈助手 开始答题 1题 60秒", CHAT))
     await gateway.wait_for(lambda: bool(gateway.replies and gateway.pushes))
     (reply,), (push,) = gateway.replies, gateway.pushes
     assert reply["body"]["msgtype"] == "stream" and "template_card" not in reply["body"]
     assert push["body"]["msgtype"] == "template_card" and push["body"]["chatid"] == CHAT
     card = push["body"]["template_card"]
 
-    event = {"card_type": "button_interaction", "event_key": "B", "task_id": card["task_id"]}
-    press = {
-        "msgid": secrets.token_hex(8), "aibotid": BOT_ID, "chatid": CHAT, "chattype": "group",
-        "from": {"userid": "wang"}, "msgtype": "event",
-        "event": {"eventtype": "template_card_event", "template_card_event": event},
-    }  # fmt: skip
+    press = gateway.press("wang", card["task_id"], "B", CHAT)
     req_id = await gateway.deliver(press, cmd="aibot_event_callback")
     await gateway.wait_for(lambda: bool(gateway.updates))
     (update,) = gateway.updates
@@ -174,15 +161,3 @@ async def test_long_connection_sends_the_card_after_the_stream_and_updates_on_pr
     round_id = card["task_id"].split("-")[1]
     answers, _ = await stats(redis, library, round_id, 0)
     assert answers == 1
-
-
-def _text(user: str, content: str) -> dict[str, Any]:
-    return {
-        "msgid": secrets.token_hex(8),
-        "aibotid": BOT_ID,
-        "chatid": CHAT,
-        "chattype": "group",
-        "from": {"userid": user},
-        "msgtype": "text",
-        "text": {"content": content},
-    }

@@ -135,15 +135,7 @@ class WeComBot:
     def parse(self, payload: Mapping[str, Any], group: Group | None = None) -> Message:
         """Return the Message in a decrypted text message; the mention itself is removed."""
         text = _MENTION.sub("", _string(payload, "text", "content"), count=1).strip()
-        return Message(
-            channel=CHANNEL,
-            user=_string(payload, "from", "userid"),
-            text=text,
-            msg_id=_string(payload, "msgid"),
-            at=datetime.fromtimestamp(self._clock(), UTC),
-            group=group,
-            addressed=True,  # the smart bot only hears messages that @ it (path/100719)
-        )
+        return self._message(payload, text, group)
 
     def parse_press(self, payload: Mapping[str, Any], group: Group | None = None) -> Message:
         """Return the Message of a card button press: the button's key as text, the card's
@@ -152,15 +144,20 @@ class WeComBot:
         if press is None:
             raise InboundError(400, MALFORMED, "not a template card event")
         task_id, key = press
+        return self._message(payload, key, group, card=task_id)
+
+    def _message(
+        self, payload: Mapping[str, Any], text: str, group: Group | None, card: str = ""
+    ) -> Message:
         return Message(
             channel=CHANNEL,
             user=_string(payload, "from", "userid"),
-            text=key,
+            text=text,
             msg_id=_string(payload, "msgid"),
             at=datetime.fromtimestamp(self._clock(), UTC),
             group=group,
-            addressed=True,
-            card=task_id,
+            addressed=True,  # the smart bot only hears messages that @ it (path/100719)
+            card=card,
         )
 
     def render(self, reply: Reply | None) -> str:
