@@ -128,6 +128,10 @@ async def test_press_without_task_or_key_is_refused(caller: WeComBotCaller) -> N
     feedback = caller.press("wang", "quiz-0a1b2c3d-0", "A", CHAT)
     feedback["event"] = {"eventtype": "feedback_event", "feedback_event": {"type": 1}}
     assert await caller.ask(feedback) == {}
+    one_to_one = caller.press("wang", "quiz-0a1b2c3d-0", "A", CHAT)
+    del one_to_one["chatid"]
+    one_to_one["chattype"] = "single"
+    assert await caller.ask(one_to_one) == {}  # no quiz posted that card: it is left as it is
 
 
 async def test_long_connection_sends_the_card_after_the_stream_and_updates_on_press(

@@ -63,7 +63,7 @@ from bot.channels.wecom_bot_ws import (
     WeComBotLink,
     WeComBotWSConfig,
 )
-from bot.models import Choices, Group, GroupKind, Message, Reply
+from bot.models import ACK_INTENT, Choices, Group, GroupKind, Message, Reply
 from bot.store.dedupe import Deduper
 from bot.store.groups import GroupRegistry
 from bot.store.ratelimit import RateLimiter
@@ -208,9 +208,9 @@ def stream_body(msg_id: str, text: str, choices: Choices | None = None) -> str:
 
 
 def update_body(message: Message, reply: Reply | None) -> str:
-    """Return the update of the presser's card: its buttons replaced by the reply's words."""
-    if reply is None:
-        return ""
+    """Return the update of the presser's card: its buttons replaced by the acknowledgement."""
+    if reply is None or reply.intent != ACK_INTENT:
+        return ""  # nothing acknowledged the press (a card no quiz posted): leave the card be
     note = reply.parts[0].text.strip()
     card = {
         "card_type": "button_interaction",
