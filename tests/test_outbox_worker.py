@@ -194,6 +194,16 @@ async def test_a_transient_failure_is_retried_and_then_sent(
     assert await outbox.dead_letters() == []
 
 
+async def _push_until_delivered(redis: Redis, senders: Senders, key: str, body: str) -> list[str]:
+    """Push `body` to the test robot through a running worker until delivered; return the
+    markdown parts it should have gone out as."""
+    outbox = Outbox(redis)
+    await outbox.enqueue([Delivery(key, "robot-test", body=body)])
+    async with running(Worker(redis, senders, FAST)):
+        await settle(lambda: outbox.delivered(key))
+    return [message["markdown"]["content"] for message in markdown_payloads(body)]
+
+
 async def test_a_long_push_resumes_after_the_parts_already_sent(
     redis: Redis, senders: Senders, fake: FakeWeComRobot
 ) -> None:
@@ -202,11 +212,7 @@ async def test_a_long_push_resumes_after_the_parts_already_sent(
                   for n in range(6)]  # fmt: skip
     body = "\n\n".join(paragraphs)  # about 6 KB: more than one markdown message
     fake.fail_next(2, 502, after=1)  # the first part goes out, the second fails both tries
-    outbox = Outbox(redis)
-    await outbox.enqueue([Delivery("c:long", "robot-test", body=body)])
-    async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered("c:long"))
-    expected = [message["markdown"]["content"] for message in markdown_payloads(body)]
+    expected = await _push_until_delivered(redis, senders, "c:long", body)
     assert len(expected) >= 2
     assert fake.texts(KEY) == expected  # each part once, in order, none repeated
 
@@ -219,11 +225,7 @@ async def test_a_long_push_that_runs_out_of_allowance_midway_resumes_after_the_s
         await senders.robot.send_text(KEY, f"早前的消息{n}")
     body = "\n\n".join(f"第{n}段：" + "冒充客服说要注销百万保障，挂断后打官方电话核实。" * 12
                          for n in range(6))  # fmt: skip
-    outbox = Outbox(redis)
-    await outbox.enqueue([Delivery("c:busy", "robot-test", body=body)])
-    async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered("c:busy"))
-    expected = [message["markdown"]["content"] for message in markdown_payloads(body)]
+    expected = await _push_until_delivered(redis, senders, "c:busy", body)
     assert len(expected) >= 2
     assert fake.texts(KEY)[fake.limit - 1 :] == expected  # each part once, in order
     assert fake.answers[45009] == 0
