@@ -27,7 +27,7 @@ import aiohttp
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 from bot.settings import PROJECT_ROOT
-from tests.fakes import OfficialAccountCaller
+from tests.support.fakes import OfficialAccountCaller
 
 TOKEN = "benchtoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues

@@ -23,10 +23,10 @@ from bot.articles.store import ArticleStore
 from bot.channels.wecom_robot import RobotClient, RobotConfig
 from bot.library import load_library
 from bot.models import Delivery, Group, GroupKind, PushTarget
-from bot.outbox import Outbox
-from bot.outbox.config import OutboxConfig
-from bot.outbox.worker import Worker
-from bot.senders import Senders
+from bot.push.outbox import Outbox
+from bot.push.outbox.config import OutboxConfig
+from bot.push.outbox.worker import Worker
+from bot.push.senders import Senders
 from bot.settings import PROJECT_ROOT
 from bot.store.groups import GroupRegistry
 from bot.store.ratelimit import RateLimiter

@@ -112,7 +112,7 @@ def with_fake_robot(run: Callable[[str, str], Awaitable[None]]) -> None:
     run `run(api_base, redis_url)` to completion."""
     port = free_port()
     fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_wecom_robot", "--port", str(port),
+        [sys.executable, "-m", "tests.support.wecom_robot", "--port", str(port),
          "--limit", str(LIMIT), "--period", str(PERIOD)],
         cwd=PROJECT_ROOT,
     )  # fmt: skip

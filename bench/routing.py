@@ -10,8 +10,8 @@ import random
 import time
 from dataclasses import replace
 
-from bot.content import Entry, load_entries
-from bot.knowledge import KnowledgeBase
+from bot.answers.content import Entry, load_entries
+from bot.answers.matcher import KnowledgeBase
 from bot.settings import PROJECT_ROOT
 
 QUESTIONS = PROJECT_ROOT / "tests" / "data" / "questions.tsv"

@@ -9,25 +9,25 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from bot.appkeys import LIBRARY, REDIS, SERVICE, SETTINGS
 from bot.articles.daily import setup_forward_packs
 from bot.channels.official_account import setup_official_account
-from bot.channels.simulator import Simulator
+from bot.channels.simulator import SIMULATOR, Simulator
 from bot.channels.wecom_app import setup_wecom_app
 from bot.channels.wecom_bot import setup_wecom_bot, setup_wecom_bot_ws
 from bot.channels.wecom_robot import setup_wecom_robot
 from bot.library import Library, load_library
 from bot.observability import setup_observability
-from bot.outbox.app import outbox_ctx
+from bot.push.outbox.app import outbox_ctx
+from bot.push.scheduler import setup_scheduler
 from bot.quiz.rounds import QuizRounds
 from bot.quiz.timers import quiz_timer_ctx
 from bot.router import Dispatcher
-from bot.scheduler import setup_scheduler
 from bot.service import ChatService
 from bot.settings import Settings
 from bot.store.embedded import EmbeddedRedis
 from bot.store.groups import GroupRegistry
 from bot.store.members import MemberHasher
-from bot.web.appkeys import LIBRARY, REDIS, SERVICE, SETTINGS, SIMULATOR
 from bot.web.middlewares import error_middleware
 from bot.web.routes import setup_routes
 from handlers import ROUTERS

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.answers.checker import RiskRules, RiskRulesError
+from bot.answers.content import ContentError, Entry, Problem, load_entries
+from bot.answers.matcher import KnowledgeBase
+from bot.answers.render import Renderer
 from bot.articles.loader import load_articles
 from bot.articles.model import Article
-from bot.content import ContentError, Entry, Problem, load_entries
-from bot.knowledge import KnowledgeBase
 from bot.quiz.bank import QuizBank, load_quiz
-from bot.render import Renderer
-from bot.risk import RiskRules, RiskRulesError
 
 RISK_RULES_FILE = Path("checker") / "rules.yaml"
 QUIZ_DIR = Path("quiz")

@@ -19,11 +19,11 @@ from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.appkeys import REDIS, SETTINGS
 from bot.dashboard.period import today
-from bot.outbox import Outbox
+from bot.push.outbox import Outbox
 from bot.store import keys, reach
 from bot.store.reach import Measure
-from bot.web.appkeys import REDIS, SETTINGS
 
 REQUESTS = web.AppKey("request_counts", Counter[tuple[str, str, str]])
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

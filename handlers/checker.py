@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
+from bot.answers.checker import Assessment, RiskLevel, RiskRules
+from bot.answers.matcher import KnowledgeBase
+from bot.answers.render import Renderer
 from bot.filters import addressed
-from bot.knowledge import KnowledgeBase
 from bot.models import Message, Reply
-from bot.render import Renderer
-from bot.risk import Assessment, RiskLevel, RiskRules
 from bot.router import Router
 
 router = Router("checker")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bot.answers.matcher import KnowledgeBase
+from bot.answers.render import Renderer
 from bot.filters import addressed, bare, text_is
-from bot.knowledge import KnowledgeBase
 from bot.models import Message, Reply
-from bot.render import Renderer
 from bot.router import Router
 from bot.service import MAX_TEXT_CHARS
 from bot.settings import Settings

@@ -6,11 +6,11 @@ import re
 
 from redis.asyncio import Redis
 
-from bot.content import Entry
+from bot.answers.content import Entry
+from bot.answers.matcher import KnowledgeBase
+from bot.answers.render import Renderer
 from bot.filters import addressed, bare, command
-from bot.knowledge import KnowledgeBase
 from bot.models import Message, Reply
-from bot.render import Renderer
 from bot.router import Router
 from bot.store import conversations
 

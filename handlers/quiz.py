@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.answers.matcher import KnowledgeBase
 from bot.filters import bare, text_is
-from bot.knowledge import KnowledgeBase
 from bot.models import ACK_INTENT, GroupKind, Message, Reply
 from bot.quiz import messages, stats
 from bot.quiz.closing import close_round

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import create_app
+from bot.appkeys import REDIS
 from bot.library import Library
 from bot.models import PushTarget
 from bot.settings import Settings
 from bot.store.groups import GroupRegistry
-from bot.web.appkeys import REDIS
 
 
 async def test_embedded_default_registers_the_demo_groups_once(

@@ -96,7 +96,7 @@ async def test_bad_request_is_counted_with_its_status(client: TestClient[Any, An
 
 
 def _record(msg: str, **extra: object) -> logging.LogRecord:
-    record = logging.makeLogRecord({"name": "bot.outbox", "levelname": "WARNING", "msg": msg})
+    record = logging.makeLogRecord({"name": "bot.push.outbox", "levelname": "WARNING", "msg": msg})
     record.__dict__.update(extra)
     return record
 
@@ -114,7 +114,7 @@ def test_json_log_line_has_the_fields_and_no_personal_data() -> None:
     entry = json.loads(line)
 
     assert {"ts", "level", "logger", "msg"} <= entry.keys()
-    assert entry["level"] == "WARNING" and entry["logger"] == "bot.outbox"
+    assert entry["level"] == "WARNING" and entry["logger"] == "bot.push.outbox"
     assert entry["group"] == "g-7" and entry["attempt"] == 2
     assert "member" not in entry and "phone" not in entry
     assert "13812345678" not in line and "abc-123_x" not in line

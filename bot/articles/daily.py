@@ -6,11 +6,11 @@ from datetime import date
 
 from aiohttp import web
 
+from bot.appkeys import REDIS, SETTINGS
 from bot.articles import packs
 from bot.channels.wecom_app import WECOM_APP
-from bot.scheduler import add_daily_job
+from bot.push.scheduler import add_daily_job
 from bot.store.groups import GroupRegistry
-from bot.web.appkeys import REDIS, SETTINGS
 
 # After the morning (10:30–11:30) and evening (17:00–18:00) push slots the seeds name.
 DELIVERY_TIMES = (("forward-packs-noon", "11:45"), ("forward-packs-evening", "18:15"))

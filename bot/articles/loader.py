@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
+from bot.answers.content import Problem, text_problem
 from bot.articles.model import RECEIPT_KINDS, Article, ArticleKind
-from bot.content import Problem, text_problem
 from bot.models import GroupKind
 
 FOLDERS: dict[str, ArticleKind] = {"alerts": "alert", "letters": "letter"}

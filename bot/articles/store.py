@@ -8,10 +8,10 @@ from functools import lru_cache
 
 from redis.asyncio import Redis
 
+from bot.answers.content import Entry
+from bot.answers.render import Renderer
 from bot.articles.model import PREFIXES, Article
-from bot.content import Entry
 from bot.library import Library
-from bot.render import Renderer
 from bot.store import keys
 
 SCAM_TEMPLATE = "article_scam.md.j2"

@@ -9,8 +9,8 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.appkeys import REDIS
 from bot.channels.wechat_crypto import LateReplies
-from bot.web.appkeys import REDIS
 
 Api = TypeVar("Api")
 

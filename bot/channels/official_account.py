@@ -27,6 +27,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.replies import TextReply
 
+from bot.appkeys import REDIS, SERVICE, SETTINGS
 from bot.channels.base import InboundError
 from bot.channels.callback import mount_callback
 from bot.channels.plain import markdown_to_text
@@ -52,7 +53,6 @@ from bot.channels.wechat_crypto import (
 from bot.channels.wecom_api import SharedToken, TokenedAPI, WeChatAPIError, request_json
 from bot.models import Message, Reply
 from bot.store.dedupe import Deduper, event_id
-from bot.web.appkeys import REDIS, SERVICE, SETTINGS
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp import web
+
 from bot.channels.base import InboundError
 from bot.models import Group, GroupKind, Message, PushTarget, Reply
 
@@ -68,3 +70,6 @@ class Simulator:
         """Return the JSON answer of the simulator API."""
         parts = reply.parts if reply else ()
         return {"replies": [{"format": part.format, "text": part.text} for part in parts]}
+
+
+SIMULATOR = web.AppKey("simulator", Simulator)

@@ -24,6 +24,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.enterprise.replies import TextReply
 
+from bot.appkeys import REDIS, SERVICE
 from bot.channels.base import InboundError
 from bot.channels.callback import mount_callback
 from bot.channels.plain import markdown_to_text
@@ -47,7 +48,6 @@ from bot.channels.wecom_api import DEFAULT_API_BASE, WeComAPI
 from bot.models import Message, Reply
 from bot.settings import SettingsError
 from bot.store.dedupe import Deduper
-from bot.web.appkeys import REDIS, SERVICE
 
 log = logging.getLogger(__name__)
 

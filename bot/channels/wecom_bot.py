@@ -39,6 +39,7 @@ from aiohttp import web
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
+from bot.appkeys import REDIS, SERVICE
 from bot.channels.base import InboundError
 from bot.channels.wechat_crypto import (
     FORBIDDEN,
@@ -67,7 +68,6 @@ from bot.models import ACK_INTENT, Choices, Group, GroupKind, Message, Reply
 from bot.store.dedupe import Deduper
 from bot.store.groups import GroupRegistry
 from bot.store.ratelimit import RateLimiter
-from bot.web.appkeys import REDIS, SERVICE
 
 CHANNEL = "wecom_bot"
 ROUTE = "/wecom/bot/callback"

@@ -29,11 +29,11 @@ import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from bot.appkeys import REDIS
 from bot.channels.splitting import split_text, truncate_bytes
 from bot.models import Reply
 from bot.settings import SettingsError, env_float, env_int
 from bot.store.ratelimit import RateLimiter, WindowFull
-from bot.web.appkeys import REDIS
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.appkeys import PAGES, REDIS, SETTINGS
 from bot.console import audit
 from bot.console.csrf import (
     FIELD,
@@ -29,7 +30,6 @@ from bot.console.sessions import COOKIE, SESSION_SECONDS, Session, close_session
 from bot.console.sessions import open_session as start_session
 from bot.console.users import ROLES, User, UserStore
 from bot.store import keys
-from bot.web.appkeys import PAGES, REDIS, SETTINGS
 
 log = logging.getLogger(__name__)
 

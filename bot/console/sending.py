@@ -21,16 +21,16 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.appkeys import LIBRARY, REDIS, SETTINGS
 from bot.articles.model import Article
 from bot.articles.store import ArticleStore
-from bot.audience import Audience as Selector
 from bot.console.queue import Item, Queue, QueueError
 from bot.library import Library
 from bot.models import Delivery, Group, GroupKind
-from bot.outbox import Outbox
+from bot.push.audience import Audience as Selector
+from bot.push.outbox import Outbox
 from bot.store import keys
 from bot.store.groups import GroupRegistry
-from bot.web.appkeys import LIBRARY, REDIS, SETTINGS
 
 log = logging.getLogger(__name__)
 

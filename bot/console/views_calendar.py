@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.campaigns import load_campaigns
+from bot.appkeys import REDIS, SETTINGS
 from bot.console.auth import render, require
 from bot.console.queue import Queue
-from bot.fire_times import upcoming
-from bot.web.appkeys import REDIS, SETTINGS
+from bot.push.campaigns import load_campaigns
+from bot.push.fire_times import upcoming
 
 DAYS = 14
 MAX_PER_DAY = 30

@@ -15,16 +15,16 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from bot.appkeys import REDIS, SETTINGS
 from bot.articles import packs
 from bot.console import audit, forms
 from bot.console.auth import CURRENT_USER, render, require
-from bot.groups_io import apply_import, export_groups, plan_import, read_rows
 from bot.models import Group, PushTarget
-from bot.outbox import group_health
-from bot.outbox.health import clear as clear_health
+from bot.push.outbox import group_health
+from bot.push.outbox.health import clear as clear_health
 from bot.store.groups import GroupRegistry, InvalidGroup, in_region, parse_kind, validate
+from bot.store.groups_io import apply_import, export_groups, plan_import, read_rows
 from bot.store.reach import Measure, totals
-from bot.web.appkeys import REDIS, SETTINGS
 
 EDITORS = ("admin", "officer")
 REACH_DAYS = 30

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from bot.appkeys import LIBRARY, REDIS, SETTINGS
 from bot.articles.links import article_url, code_for
 from bot.articles.markdown import to_html
 from bot.articles.render import render_push
@@ -14,7 +15,6 @@ from bot.console import audit, forms, sending
 from bot.console.auth import CURRENT_USER, render, require
 from bot.console.queue import RECEIPTS, STATES, STYLES, TRANSITIONS, Item, Queue, QueueError
 from bot.models import Group, GroupKind, PushTarget
-from bot.web.appkeys import LIBRARY, REDIS, SETTINGS
 
 WRITERS = ("admin", "officer")
 REVIEWERS = ("admin", "reviewer")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.appkeys import REDIS
 from bot.console import audit, forms
 from bot.console.auth import CURRENT_USER, render, require
 from bot.console.users import ROLES, UserError, UserStore
-from bot.web.appkeys import REDIS
 
 
 @require("admin")

@@ -14,7 +14,7 @@ from typing import TypeVar, cast
 
 from redis.asyncio import Redis
 
-from bot.knowledge import KnowledgeBase
+from bot.answers.matcher import KnowledgeBase
 from bot.models import Group, GroupKind
 from bot.quiz.stats import quiz_stats
 from bot.store import keys, reach

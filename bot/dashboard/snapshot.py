@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot.answers.matcher import KnowledgeBase
 from bot.dashboard import data
 from bot.dashboard.period import BadRequest, Period
 from bot.dashboard.ranking import RankRow, rank
-from bot.knowledge import KnowledgeBase
 from bot.models import GroupKind
 from bot.store.groups import GroupRegistry
 from bot.store.reach import Measure

@@ -12,13 +12,13 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 from markupsafe import Markup
 
+from bot.appkeys import LIBRARY, PAGES, REDIS, SETTINGS
 from bot.console.auth import render, require
 from bot.dashboard import charts, report_xlsx, summary
 from bot.dashboard.period import PRESETS, BadRequest, Period, custom, month, preset, today
 from bot.dashboard.snapshot import Snapshot, collect
-from bot.scheduler import SCHEDULER
+from bot.push.scheduler import SCHEDULER
 from bot.store.reach import Measure
-from bot.web.appkeys import LIBRARY, PAGES, REDIS, SETTINGS
 
 ROLES = ("admin", "officer", "reviewer")
 WEAKEST = 5

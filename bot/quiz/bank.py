@@ -24,7 +24,7 @@ from typing import Any, Literal, cast
 
 import yaml
 
-from bot.content import ID_CHARS, Problem, text_problem
+from bot.answers.content import ID_CHARS, Problem, text_problem
 from bot.models import AUDIENCE_LABELS
 
 Kind = Literal["choice", "truefalse"]

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.outbox import Outbox
+from bot.appkeys import LIBRARY, REDIS
+from bot.push.outbox import Outbox
 from bot.quiz.closing import announcement, close_delivery, close_round
 from bot.quiz.model import Closed
 from bot.quiz.rounds import OWED_GRACE_MS, QuizRounds
-from bot.web.appkeys import LIBRARY, REDIS
 
 log = logging.getLogger(__name__)
 

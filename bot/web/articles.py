@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot import appkeys
 from bot.articles import links, receipts
 from bot.articles.markdown import to_html
 from bot.articles.model import Article
@@ -20,7 +21,6 @@ from bot.articles.tracking import count_view
 from bot.models import Group
 from bot.settings import Settings
 from bot.store.groups import GroupRegistry
-from bot.web import appkeys
 
 READER_COOKIE = "fz_reader"
 READER_COOKIE_DAYS = 400

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from aiohttp import web
 
+from bot import appkeys
 from bot.articles import links, packs
 from bot.articles.render import render_push
 from bot.articles.store import ArticleStore
@@ -15,7 +16,6 @@ from bot.articles.tracking import forwarder_totals
 from bot.models import Group
 from bot.store.groups import GroupRegistry
 from bot.store.reach import Measure
-from bot.web import appkeys
 from bot.web.articles import html_page, local_day, not_found
 
 PACK_DAYS = 7

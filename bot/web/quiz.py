@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import appkeys
 from bot.articles import links
 from bot.models import Group
 from bot.quiz import pledges, stats
@@ -23,7 +24,6 @@ from bot.quiz.model import Outcome, Round
 from bot.quiz.rounds import MAX_NAME_CHARS, QuizRounds
 from bot.store import keys
 from bot.store.groups import GroupRegistry
-from bot.web import appkeys
 from bot.web.articles import html_page, keep_reader, local_day, not_found, reader_of
 
 FORM_TTL_SECONDS = 6 * 3600

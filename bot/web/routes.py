@@ -7,10 +7,10 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from bot.appkeys import PAGES
 from bot.console.routes import setup_console
 from bot.dashboard.views import setup_dashboard
 from bot.web import articles, packs, quiz, sim
-from bot.web.appkeys import PAGES
 
 WEB_DIR = Path(__file__).resolve().parent  # templates/ and static/
 

@@ -7,12 +7,12 @@ import json
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from bot import appkeys as keys
 from bot.channels.base import InboundError
-from bot.channels.simulator import PRIVATE
+from bot.channels.simulator import PRIVATE, SIMULATOR
 from bot.models import Group, PushTarget
 from bot.store import keys as redis_keys
 from bot.store.groups import GroupRegistry
-from bot.web import appkeys as keys
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -35,7 +35,7 @@ async def page(request: web.Request) -> web.Response:
     template = request.app[keys.PAGES].get_template("sim.html.j2")
     html = template.render(
         groups=[
-            *(_group_view(g) for g in request.app[keys.SIMULATOR].groups.values()),
+            *(_group_view(g) for g in request.app[SIMULATOR].groups.values()),
             PRIVATE_VIEW,
         ],
         static_url="/static/",
@@ -46,12 +46,12 @@ async def page(request: web.Request) -> web.Response:
 
 async def groups(request: web.Request) -> web.Response:
     """List the demo groups."""
-    return web.json_response([_group_view(g) for g in request.app[keys.SIMULATOR].groups.values()])
+    return web.json_response([_group_view(g) for g in request.app[SIMULATOR].groups.values()])
 
 
 async def messages(request: web.Request) -> web.Response:
     """Take one member message and return the bot's replies."""
-    simulator = request.app[keys.SIMULATOR]
+    simulator = request.app[SIMULATOR]
     message = simulator.parse(await request.json())
     reply = await request.app[keys.SERVICE].handle(message)
     return web.json_response(simulator.render(reply))
@@ -65,7 +65,7 @@ async def feed(request: web.Request) -> web.Response:
         raise InboundError(400, "参数 after 必须是不小于 0 的整数。")
     after = int(raw_after)
     redis = request.app[keys.REDIS]
-    if group_id not in request.app[keys.SIMULATOR].groups:
+    if group_id not in request.app[SIMULATOR].groups:
         group = await GroupRegistry(redis).get(group_id) if 0 < len(group_id) <= 128 else None
         if group is None or group.target is not PushTarget.SIMULATOR:
             raise InboundError(404, "没有这个模拟群。")

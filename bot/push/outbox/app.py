@@ -1,0 +1,51 @@
+"""Run an outbox worker in every instance for the app's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from aiohttp import web
+
+from bot.appkeys import LIBRARY, REDIS, SETTINGS
+from bot.articles.store import ArticleStore
+from bot.channels.wecom_bot import WECOM_BOT_LINK
+from bot.channels.wecom_robot import ROBOT_CLIENT, RobotClient
+from bot.push.outbox.config import OutboxConfig
+from bot.push.outbox.worker import Worker
+from bot.push.senders import Senders
+from bot.store.groups import GroupRegistry
+
+# A send waits at most this long for a robot slot; then it goes back to the delayed set.
+ROBOT_SLOT_WAIT = 1.0
+
+OUTBOX_WORKER = web.AppKey("outbox_worker", Worker)
+
+
+def build_senders(app: web.Application) -> Senders:
+    """Return the senders over the app's Redis, registry, articles and channel clients."""
+    redis, settings, shared = app[REDIS], app[SETTINGS], app[ROBOT_CLIENT]
+    config = replace(shared.config, max_wait=min(ROBOT_SLOT_WAIT, shared.config.max_wait))
+    return Senders(
+        redis=redis,
+        registry=GroupRegistry(redis),
+        articles=ArticleStore(app[LIBRARY], redis),
+        robot=RobotClient(shared.session, shared.limiter, config),
+        base_url=settings.base_url,
+        timezone=settings.timezone,
+        smart_bot=app.get(WECOM_BOT_LINK),
+    )
+
+
+async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start this instance's sender; on shutdown let in-flight sends finish."""
+    worker = app[OUTBOX_WORKER] = Worker(
+        app[REDIS], build_senders(app), OutboxConfig.from_env(os.environ)
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    yield
+    stop.set()
+    await task

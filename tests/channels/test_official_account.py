@@ -1,0 +1,270 @@
+"""The 公众号: plain and safe mode, passive answers, welcome, late answers, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from bot.app import create_app
+from bot.channels.official_account import (
+    OFFICIAL_ACCOUNT,
+    OfficialAccountAPI,
+    OfficialAccountConfig,
+    setup_official_account,
+)
+from bot.channels.wechat_crypto import TEXT_ONLY
+from bot.channels.wecom_api import WeChatAPIError
+from bot.library import Library
+from bot.settings import Settings, SettingsError
+from tests.channels.test_wecom_app import EXTERNAL_ENTITY, XML_BOMB, writes
+from tests.conftest import ServiceProbe
+from tests.support.fakes import FakeOfficialAccountAPI, OfficialAccountCaller
+
+TOKEN = "fzOaToken2024"
+AES_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
+FOLLOWER = "oFollower_laoli_0001"
+
+
+@pytest.fixture
+async def oa_api(aiohttp_server: Any) -> FakeOfficialAccountAPI:
+    fake = FakeOfficialAccountAPI()
+    server = await aiohttp_server(fake.app)
+    fake.base = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+def config_for(fake: FakeOfficialAccountAPI, **changes: Any) -> OfficialAccountConfig:
+    config = OfficialAccountConfig(
+        app_id=fake.app_id, token=TOKEN, secret=fake.secret, aes_key=AES_KEY, api_base=fake.base
+    )
+    return replace(config, **changes)
+
+
+@pytest.fixture
+def start(
+    aiohttp_client: Any,
+    settings: Settings,
+    library: Library,
+    redis: Redis,
+    oa_api: FakeOfficialAccountAPI,
+) -> Callable[..., Any]:
+    async def start(*, safe: bool = False, **changes: Any) -> OfficialAccountCaller:
+        app = create_app(settings, library)
+        changes.setdefault("aes_key", AES_KEY if safe else None)
+        setup_official_account(app, config_for(oa_api, **changes))
+        client: TestClient[Any, Any] = await aiohttp_client(app)
+        key = AES_KEY if safe else None
+        return OfficialAccountCaller(client, TOKEN, oa_api.app_id, key, oa_api)
+
+    return start
+
+
+@pytest.fixture(params=["plain", "safe"])
+async def caller(request: pytest.FixtureRequest, start: Callable[..., Any]) -> Any:
+    return await start(safe=request.param == "safe")
+
+
+async def test_url_check_echoes_back(caller: OfficialAccountCaller) -> None:
+    response = await caller.verify_url("echo-2024")
+    assert response.status == 200 and await response.text() == "echo-2024"
+    refused = await caller.verify_url("echo-2024", signature="0" * 40)
+    assert refused.status == 403
+
+
+async def test_follower_question_gets_a_passive_answer(caller: OfficialAccountCaller) -> None:
+    reply = await caller.ask(FOLLOWER, "刷单是什么")
+    assert reply["ToUserName"] == FOLLOWER and reply["FromUserName"] == caller.account
+    assert reply["MsgType"] == "text"
+    assert "刷单" in reply["Content"] and "**" not in reply["Content"]
+
+
+async def test_retry_is_handled_once_and_answered_the_same(
+    caller: OfficialAccountCaller, handled: ServiceProbe
+) -> None:
+    first = await caller.ask(FOLLOWER, "有人让我下载会议软件共享屏幕", msg_id="880001")
+    retry = await caller.ask(FOLLOWER, "有人让我下载会议软件共享屏幕", msg_id="880001")
+    assert first["Content"] == retry["Content"]
+    assert handled.ids == ["880001"]
+
+
+async def test_retry_during_handling_waits_for_the_same_answer(
+    start: Callable[..., Any], held: ServiceProbe
+) -> None:
+    caller = await start(safe=True)
+    first = asyncio.create_task(caller.ask(FOLLOWER, "刷单是什么", msg_id="880002"))
+    await held.started.wait()
+    retry = asyncio.create_task(caller.ask(FOLLOWER, "刷单是什么", msg_id="880002"))
+    held.gate.set()
+    assert (await first)["Content"] == (await retry)["Content"]
+    assert held.ids == ["880002"]
+
+
+async def test_new_follower_is_welcomed_with_the_menu(caller: OfficialAccountCaller) -> None:
+    menu = (await caller.ask(FOLLOWER, "菜单"))["Content"]
+    subscribe = caller.message_xml(FOLLOWER, "event", "<Event><![CDATA[subscribe]]></Event>")
+    response = await caller.post(subscribe, FOLLOWER)
+    welcome = caller.read_reply(await response.text())["Content"]
+    assert welcome.startswith("您好，欢迎关注！")
+    assert welcome.endswith(menu)
+    again = await caller.post(subscribe, FOLLOWER)  # WeChat's retry of the same event
+    assert caller.read_reply(await again.text())["Content"] == welcome
+
+
+async def test_other_events_get_success(caller: OfficialAccountCaller) -> None:
+    leave = caller.message_xml(FOLLOWER, "event", "<Event><![CDATA[unsubscribe]]></Event>")
+    response = await caller.post(leave, FOLLOWER)
+    assert response.status == 200 and await response.text() == "success"
+
+
+async def test_pictures_and_voice_get_the_text_only_hint(caller: OfficialAccountCaller) -> None:
+    for kind, extra in (
+        ("image", "<PicUrl><![CDATA[http://x/1.jpg]]></PicUrl><MsgId>901</MsgId>"),
+        ("voice", "<MediaId><![CDATA[m1]]></MediaId><Format>amr</Format><MsgId>902</MsgId>"),
+        (
+            "location",
+            "<Location_X>23.1</Location_X><Location_Y>113.3</Location_Y><MsgId>903</MsgId>",
+        ),
+    ):
+        response = await caller.post(caller.message_xml(FOLLOWER, kind, extra), FOLLOWER)
+        assert caller.read_reply(await response.text())["Content"] == TEXT_ONLY, kind
+
+
+async def test_slow_answer_goes_through_customer_service(
+    start: Callable[..., Any],
+    oa_api: FakeOfficialAccountAPI,
+    held: ServiceProbe,
+) -> None:
+    caller = await start(safe=True, reply_deadline=0.05)
+    assert await caller.ask(FOLLOWER, "刷单是什么", msg_id="990001") == {}
+    held.gate.set()
+    await oa_api.wait_for(lambda: bool(oa_api.sent))
+    (message,) = oa_api.sent
+    assert message.openid == FOLLOWER and "刷单" in message.text
+    # A retry of the slow message gets "success": the answer went out once already.
+    assert await caller.ask(FOLLOWER, "刷单是什么", msg_id="990001") == {}
+    assert len(oa_api.sent) == 1
+
+
+async def test_late_answer_outside_the_window_is_logged_with_context(
+    start: Callable[..., Any],
+    oa_api: FakeOfficialAccountAPI,
+    held: ServiceProbe,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caller = await start(reply_deadline=0.05)
+    assert await caller.ask(FOLLOWER, "刷单是什么", msg_id="990002") == {}
+    oa_api.follower_wrote(FOLLOWER, at=time.time() - 49 * 3600)  # the window has closed
+    held.gate.set()
+    await asyncio.gather(*caller.client.server.app[OFFICIAL_ACCOUNT].late.tasks)
+    assert oa_api.refused == [(FOLLOWER, 45015)]
+    failures = [r for r in caplog.records if "late reply" in r.getMessage()]
+    assert failures and "wechat_oa msg 990002" in failures[0].getMessage()
+    assert FOLLOWER not in caplog.text
+
+
+async def test_customer_service_window_allows_five_messages(
+    oa_api: FakeOfficialAccountAPI, redis: Redis
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        api = OfficialAccountAPI(
+            session, redis, app_id=oa_api.app_id, secret=oa_api.secret, base=oa_api.base
+        )
+        with pytest.raises(WeChatAPIError) as closed:
+            await api.send_text(FOLLOWER, "您好")
+        assert closed.value.errcode == 45015
+        oa_api.follower_wrote(FOLLOWER)
+        for number in range(5):
+            await api.send_text(FOLLOWER, f"第{number + 1}条提醒：陌生链接不要点。")
+        with pytest.raises(WeChatAPIError) as spent:
+            await api.send_text(FOLLOWER, "第6条")
+        assert spent.value.errcode == 45047
+    assert oa_api.token_requests == 1 and len(oa_api.sent) == 5
+
+
+def _bad(caller: OfficialAccountCaller) -> dict[str, tuple[dict[str, str], bytes, int]]:
+    """Return bad plain-mode deliveries: name -> (query, body, expected status)."""
+    text = "<Content><![CDATA[你好]]></Content><MsgId>321</MsgId>"
+    plain = caller.message_xml(FOLLOWER, "text", text)
+    body = plain.encode()
+    stale = str(int(time.time()) - 3600)
+    return {
+        "bad signature": ({**caller.query(FOLLOWER), "signature": "f" * 40}, body, 403),
+        "stale timestamp": (caller.query(FOLLOWER, timestamp=stale), body, 403),
+        "no nonce": (
+            {k: v for k, v in caller.query(FOLLOWER, nonce="").items() if k != "nonce"},
+            body,
+            403,
+        ),
+        "truncated body": (caller.query(FOLLOWER), plain.encode()[:-12], 400),
+        "xml bomb": (caller.query(FOLLOWER), XML_BOMB.encode(), 400),
+        "external entity": (caller.query(FOLLOWER), EXTERNAL_ENTITY.encode(), 400),
+        "oversized body": (caller.query(FOLLOWER), b"<xml>" + b"a" * 40_000 + b"</xml>", 413),
+        "no MsgType": (caller.query(FOLLOWER), b"<xml><ToUserName>a</ToUserName></xml>", 400),
+    }
+
+
+async def test_bad_deliveries_are_refused_without_a_trace(
+    start: Callable[..., Any], redis: Redis
+) -> None:
+    caller = await start()
+    for name, (query, body, status) in _bad(caller).items():
+        before, keys = await writes(redis), set(await redis.keys("*"))
+        response = await caller.client.post(caller.path, params=query, data=body)
+        assert response.status == status, name
+        assert await writes(redis) == before, name
+        assert set(await redis.keys("*")) == keys, name
+
+
+async def test_safe_mode_refusals(start: Callable[..., Any], redis: Redis) -> None:
+    caller = await start(safe=True)
+    text = "<Content><![CDATA[你好]]></Content><MsgId>322</MsgId>"
+    inner = caller.message_xml(FOLLOWER, "text", text)
+    tampered = replace(caller, token="someoneElseToken")
+    foreign = replace(caller, app_id="wxsomeoneelse0001")
+    before = await writes(redis)
+    assert (await tampered.post(inner, FOLLOWER)).status == 403
+    assert (await foreign.post(inner, FOLLOWER)).status == 403
+    assert (await caller.post(XML_BOMB.replace("Encrypt", "Content"), FOLLOWER)).status == 400
+    assert await writes(redis) == before
+
+
+async def test_plain_requests_are_refused_once_safe_mode_is_set(
+    start: Callable[..., Any],
+) -> None:
+    caller = await start(safe=True)
+    downgraded = replace(caller, aes_key=None)
+    text = "<Content><![CDATA[你好]]></Content><MsgId>324</MsgId>"
+    response = await downgraded.post(caller.message_xml(FOLLOWER, "text", text), FOLLOWER)
+    assert response.status == 403
+
+
+async def test_safe_mode_without_a_key_is_refused(start: Callable[..., Any]) -> None:
+    caller = await start(safe=True, aes_key=None)
+    text = "<Content><![CDATA[你好]]></Content><MsgId>323</MsgId>"
+    response = await caller.post(caller.message_xml(FOLLOWER, "text", text), FOLLOWER)
+    assert response.status == 403
+
+
+def test_config_from_env() -> None:
+    assert OfficialAccountConfig.from_env({}) is None
+    env = {
+        "WECHAT_OA_APP_ID": "wxfakeaccount0001",
+        "WECHAT_OA_TOKEN": TOKEN,
+        "WECHAT_OA_SECRET": "oa-secret-0123456789abcdef",
+    }
+    plain = OfficialAccountConfig.from_env(env)
+    assert plain is not None and plain.aes_key is None
+    safe = OfficialAccountConfig.from_env({**env, "WECHAT_OA_AES_KEY": AES_KEY})
+    assert safe is not None and safe.aes_key == AES_KEY
+    with pytest.raises(SettingsError):
+        OfficialAccountConfig.from_env({**env, "WECHAT_OA_TOKEN": "有空格 的token"})
+    with pytest.raises(SettingsError):
+        OfficialAccountConfig.from_env({**env, "WECHAT_REPLAY_WINDOW": "5"})

@@ -1,0 +1,55 @@
+"""Shared pieces of the outbox tests: groups, a running worker, and waiting for Redis state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.models import Group, GroupKind, PushTarget
+from bot.push.outbox.config import OutboxConfig
+from bot.push.outbox.worker import Worker
+from bot.store import keys
+
+# Quick retries and a short visibility timeout, so the tests run in seconds.
+FAST = OutboxConfig(retry_base=0.05, retry_cap=0.2, visibility=0.5, block=0.05, max_attempts=3)
+
+
+def sim_group(group_id: str = "sim-test", region: str = "城关镇/幸福村") -> Group:
+    """Return a simulator group in `region`."""
+    return Group(group_id, "幸福村村民群", GroupKind.VILLAGE, region, 120, "grid-li",
+                 PushTarget.SIMULATOR)  # fmt: skip
+
+
+def robot_group(group_id: str = "robot-test") -> Group:
+    """Return a group pushed to through a WeCom robot."""
+    return Group(group_id, "城东企业员工群", GroupKind.ENTERPRISE, "城关镇/城东社区", 80,
+                 "boss-wang", PushTarget.ROBOT)  # fmt: skip
+
+
+@asynccontextmanager
+async def running(worker: Worker) -> AsyncIterator[Worker]:
+    """Run `worker` in the background for the body, then stop it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await task
+
+
+async def settle(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
+    """Poll `check` until it holds; fail the test after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.02)
+
+
+async def feed(redis: Redis, group_id: str) -> list[dict[str, Any]]:
+    """Return the simulator pushes of a group, oldest first."""
+    return [json.loads(raw) for raw in await redis.lrange(keys.sim_feed(group_id), 0, -1)]
