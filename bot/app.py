@@ -11,6 +11,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.appkeys import LIBRARY, REDIS, SERVICE, SETTINGS
 from bot.articles.daily import setup_forward_packs
+from bot.channels.config import ChannelConfigs
 from bot.channels.official_account import setup_official_account
 from bot.channels.simulator import SIMULATOR, Simulator
 from bot.channels.wecom_app import setup_wecom_app
@@ -51,16 +52,15 @@ def create_app(settings: Settings, library: Library | None = None) -> web.Applic
     app.cleanup_ctx.append(quiz_timer_ctx)
     setup_routes(app)
     setup_observability(app)
-    setup_channels(app, settings)
+    setup_channels(app, ChannelConfigs.from_env(settings.environ))
     app.cleanup_ctx.append(outbox_ctx)  # after the robot client it sends with
     setup_scheduler(app)  # loads schedules/ now: a bad campaign file stops start-up
     setup_forward_packs(app)
     return app
 
 
-def setup_channels(app: web.Application, settings: Settings) -> None:
+def setup_channels(app: web.Application, channels: ChannelConfigs) -> None:
     """Add the WeChat channels that are configured; the robot client is always available."""
-    channels = settings.channels
     if channels.wecom_app:
         setup_wecom_app(app, channels.wecom_app)
     if channels.official_account:

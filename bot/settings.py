@@ -6,14 +6,11 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from dotenv import dotenv_values
 
 N = TypeVar("N", int, float)
-
-if TYPE_CHECKING:
-    from bot.channels.config import ChannelConfigs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +46,9 @@ class Settings:
     admins: frozenset[str] = frozenset()
     # The address residents' phones open for article links; default: http://host:port.
     public_url: str | None = None
-    channels: ChannelConfigs = field(default_factory=lambda: _channel_configs({}))
+    # The merged environment (.env under the process's), for the parts that read their own
+    # variables: each channel, the outbox. Kept out of repr: it holds secrets.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def base_url(self) -> str:
@@ -101,15 +100,8 @@ class Settings:
             log_format=_choice(env, "FANZHA_LOG_FORMAT", defaults.log_format, ("TEXT", "JSON")),
             timezone=_timezone(env, "FANZHA_TIMEZONE", defaults.timezone),
             public_url=_url(env, "FANZHA_PUBLIC_URL"),
-            channels=_channel_configs(env),
+            environ=dict(env),
         )
-
-
-def _channel_configs(env: Mapping[str, str]) -> ChannelConfigs:
-    # Imported here: channel modules import SettingsError from this module.
-    from bot.channels.config import ChannelConfigs
-
-    return ChannelConfigs.from_env(env)
 
 
 def env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.config import ChannelConfigs
 from bot.settings import Settings, SettingsError
 
 
@@ -53,20 +54,21 @@ def test_reply_prefixes_are_a_comma_list(tmp_path: Path) -> None:
 
 def test_channels_are_off_until_configured_and_on_when_they_are(tmp_path: Path) -> None:
     none = tmp_path / "none"
-    off = Settings.from_env({}, env_file=none).channels
+    off = ChannelConfigs.from_env(Settings.from_env({}, env_file=none).environ)
     assert off.wecom_app is None and off.official_account is None and off.wecom_bot is None
     env = {
         "WECHAT_OA_APP_ID": "wx1234567890abcdef",
         "WECHAT_OA_TOKEN": "token123",
         "WECHAT_OA_SECRET": "s" * 32,
     }
-    account = Settings.from_env(env, env_file=none).channels.official_account
+    environ = Settings.from_env(env, env_file=none).environ
+    account = ChannelConfigs.from_env(environ).official_account
     assert account is not None and account.app_id == env["WECHAT_OA_APP_ID"]
 
 
 def test_a_half_configured_channel_names_the_missing_variable(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as caught:
-        Settings.from_env({"WECOM_APP_TOKEN": "abc"}, env_file=tmp_path / "none")
+        ChannelConfigs.from_env({"WECOM_APP_TOKEN": "abc"})
     assert caught.value.name.startswith("WECOM_")
 
 

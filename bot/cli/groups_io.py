@@ -8,14 +8,14 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot.cli.common import with_redis
+from bot.cli.common import Commands, with_redis
 from bot.settings import Settings
 from bot.store.groups_io import apply_import, export_groups, plan_import, read_rows
 
 BAR_WIDTH = 30
 
 
-def add_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_actions(actions: Commands) -> None:
     """Register `groups import` and `groups export` under `fanzha groups`."""
     importing = actions.add_parser("import", help="从 .csv 或 .yaml 文件批量登记群")
     importing.add_argument("file", type=Path, help="要导入的 .csv 或 .yaml 文件")

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from bot.cli.common import Commands
 from bot.push.outbox import Outbox, group_health
 from bot.push.outbox.queue import DEAD_LETTERS_KEPT
 from bot.settings import Settings
@@ -23,7 +24,7 @@ DEPTH_LABELS = {
 }
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands) -> None:
     """Register `fanzha outbox status` and `fanzha outbox retry KEY...`."""
     outbox = commands.add_parser("outbox", help="发送队列：积压、失败的推送、重新发送")
     actions = outbox.add_subparsers(required=True, metavar="操作")

@@ -10,7 +10,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bot.articles import links
-from bot.cli.common import with_redis
+from bot.cli.common import Commands, with_redis
 from bot.library import Library, load_library
 from bot.quiz import export
 from bot.quiz.rounds import QuizRounds, parse_audience
@@ -24,7 +24,7 @@ class BadArguments(ValueError):
     """Arguments that cannot be used; the message is the Chinese reason."""
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands) -> None:
     """Register `fanzha quiz winners` and `fanzha quiz page`."""
     quiz = commands.add_parser("quiz", help="有奖问答：导出获奖名单、开网页答题")
     actions = quiz.add_subparsers(required=True, metavar="操作")

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from bot.answers.content import ContentError
 from bot.answers.matcher import KnowledgeBase
+from bot.cli.common import Commands
 from bot.dashboard import report_xlsx
 from bot.dashboard.period import BadRequest, Period, month
 from bot.dashboard.snapshot import collect
@@ -21,7 +22,7 @@ from bot.settings import Settings
 from bot.store.embedded import open_redis
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands) -> None:
     """Register `fanzha report`."""
     report = commands.add_parser("report", help="导出一个地区的月报（xlsx）")
     report.add_argument("--month", required=True, help="月份，如 2026-11")

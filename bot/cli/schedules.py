@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from bot.answers.content import ContentError
-from bot.cli.common import with_redis
+from bot.cli.common import Commands, with_redis
 from bot.push.campaigns import Campaign, load_campaigns
 from bot.push.catalog import Catalog
 from bot.push.dry_run import PlannedPush, plan_pushes
@@ -22,7 +22,7 @@ from bot.store.groups import GroupRegistry
 STYLE_LABELS = {"text": "文字", "markdown": "图文", "news": "文章卡片"}
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands) -> None:
     """Register `schedules lint`, `schedules dry-run` and `alert`."""
     schedules = commands.add_parser("schedules", help="常规推送计划（schedules/*.yaml）")
     actions = schedules.add_subparsers(required=True, metavar="操作")

@@ -6,16 +6,16 @@ import argparse
 import asyncio
 import getpass
 import sys
-from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.cli.common import Commands
 from bot.console.users import ROLES, UserError, UserStore
 from bot.settings import Settings
 from bot.store.embedded import open_redis
 
 
-def add_parser(commands: Any) -> None:
+def add_parser(commands: Commands) -> None:
     """Register the `user` command and its subcommands."""
     user = commands.add_parser("user", help="管理控制台账号")
     actions = user.add_subparsers(dest="user_action", required=True, metavar="操作")

@@ -1,1 +1,4 @@
-"""Quiz questions: the bank loaded from content/quiz/."""
+"""Quizzes: the question bank, rounds and scoring, pledges, timers and the winners export.
+
+Imported by handlers, web/ pages, the dashboard and the CLI.
+"""

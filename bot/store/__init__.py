@@ -1,1 +1,4 @@
-"""Redis-backed state: key names, the embedded server, metrics and conversation state."""
+"""Redis-backed state: key names, the embedded server, groups, metrics and conversation state.
+
+Imported by every feature package; it imports only models and settings.
+"""

@@ -1,1 +1,4 @@
-"""Pages and JSON endpoints served by the bot; `bot.web.routes` mounts them all."""
+"""Pages and JSON endpoints served by the bot; `bot.web.routes` mounts them all.
+
+Imported only by app.py.
+"""

@@ -24,9 +24,9 @@ from bot.channels.wechat_crypto import TEXT_ONLY
 from bot.channels.wecom_api import WeChatAPIError
 from bot.library import Library
 from bot.settings import Settings, SettingsError
-from tests.channels.test_wecom_app import EXTERNAL_ENTITY, XML_BOMB, writes
 from tests.conftest import ServiceProbe
 from tests.support.fakes import FakeOfficialAccountAPI, OfficialAccountCaller
+from tests.support.hostile import EXTERNAL_ENTITY, XML_BOMB, writes
 
 TOKEN = "fzOaToken2024"
 AES_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"

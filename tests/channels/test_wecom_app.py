@@ -23,6 +23,7 @@ from bot.library import Library
 from bot.settings import Settings, SettingsError
 from tests.conftest import ServiceProbe
 from tests.support.fakes import FakeWeComAPI, WeComCaller
+from tests.support.hostile import EXTERNAL_ENTITY, XML_BOMB, writes
 
 # The sample of the WeCom docs (加解密方案说明) and of WXBizMsgCrypt's samples.
 DOC_TOKEN, DOC_CORP = "QDG6eK", "wx5823bf96d3bd56c7"
@@ -55,23 +56,6 @@ DOC_NOW = 1409659700.0  # within five minutes of both samples
 
 TOKEN = "fzTestToken2024"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-XML_BOMB = (
-    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
-    "<xml><Encrypt>&lol3;</Encrypt></xml>"
-)
-EXTERNAL_ENTITY = (
-    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    "<xml><Encrypt>&xxe;</Encrypt></xml>"
-)
-
-
-async def writes(redis: Redis) -> int:
-    """Return Redis's count of writes so far (rdb_changes_since_last_save)."""
-    return int((await redis.info("persistence"))["rdb_changes_since_last_save"])
-
-
 @pytest.fixture
 async def wecom(aiohttp_server: Any) -> FakeWeComAPI:
     fake = FakeWeComAPI(token_delay=0.1)

@@ -16,16 +16,9 @@ import pytest
 
 from bot.cli.main import main
 from bot.settings import PROJECT_ROOT
+from tests.support.cli import run_cli
 
 BOOT_TIMEOUT = 60.0
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
 
 
 def test_ask_answers_in_the_terminal_with_no_service_running() -> None:

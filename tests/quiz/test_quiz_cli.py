@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from bot.library import Library
 from bot.quiz.rounds import QuizRounds
 from bot.store.embedded import EmbeddedRedis
-from tests.cli.test_cli import run_cli
+from tests.support.cli import run_cli
 
 GROUP = "forward-cli-1"
 
