@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from bot.answers.ocr import TextReader
 from bot.appkeys import LIBRARY, REDIS, SERVICE, SETTINGS
 from bot.articles.daily import setup_forward_packs
 from bot.channels.config import ChannelConfigs
@@ -104,8 +105,10 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
     """Build the chat service once Redis is up; on the embedded default, add the demo groups."""
     if app[SETTINGS].redis_url is None:
         await register_demo_groups(GroupRegistry(app[REDIS]), app[SIMULATOR])
-    app[SERVICE] = await build_service(app[SETTINGS], app[LIBRARY], app[REDIS])
+    ocr = TextReader.from_env(app[SETTINGS].environ)
+    app[SERVICE] = await build_service(app[SETTINGS], app[LIBRARY], app[REDIS], ocr=ocr)
     yield
+    ocr.close()
 
 
 async def register_demo_groups(registry: GroupRegistry, simulator: Simulator) -> None:
@@ -116,10 +119,15 @@ async def register_demo_groups(registry: GroupRegistry, simulator: Simulator) ->
 
 
 async def build_service(
-    settings: Settings, library: Library, redis: Redis, *, quiz: QuizRounds | None = None
+    settings: Settings,
+    library: Library,
+    redis: Redis,
+    *,
+    quiz: QuizRounds | None = None,
+    ocr: TextReader | None = None,
 ) -> ChatService:
     """Return the chat service: routers, their dependencies, Redis and the member hasher
-    (`quiz` replaces the default quiz rounds, e.g. with a test clock)."""
+    (`quiz` replaces the default quiz rounds, e.g. with a test clock; `ocr` the image reader)."""
     dispatcher = Dispatcher(
         ROUTERS,
         kb=library.kb,
@@ -130,6 +138,7 @@ async def build_service(
         registry=GroupRegistry(redis),
         admins=settings.admins,
         quiz=quiz or QuizRounds(redis, library.quiz),
+        ocr=ocr or TextReader.from_env(settings.environ),
     )
     hasher = await MemberHasher.shared(redis, settings.member_hash_key)
     return ChatService(dispatcher, redis, hasher, settings)

@@ -101,7 +101,8 @@ class Message:
     `group` is None in a one-to-one conversation. `addressed` is True when the member
     mentioned the bot, used a reply prefix, or is talking to it one-to-one. `card` is the key of
     the answer card whose button the member pressed (its `text` is the button's letter); it is
-    "" for typed text.
+    "" for typed text. `image` holds the bytes of a picture the member sent (a screenshot to
+    check), downloaded by the channel within its limits; it is never stored.
     """
 
     channel: str
@@ -112,6 +113,7 @@ class Message:
     group: Group | None = None
     addressed: bool = False
     card: str = ""
+    image: bytes | None = field(default=None, repr=False)
 
     @property
     def conversation(self) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import admin, checker, help, keywords, pledge, quiz, receipts
+from handlers import admin, checker, help, images, keywords, pledge, quiz, receipts
 
 ROUTERS: tuple[Router, ...] = (
+    images.router,
     help.router,
     admin.router,
     quiz.router,

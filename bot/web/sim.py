@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from bot import appkeys as keys
+from bot.answers.images import MAX_IMAGE_BYTES
 from bot.channels.base import InboundError
 from bot.channels.simulator import PRIVATE, SIMULATOR
 from bot.models import Group, PushTarget
@@ -55,6 +57,30 @@ async def messages(request: web.Request) -> web.Response:
     message = simulator.parse(await request.json())
     reply = await request.app[keys.SERVICE].handle(message)
     return web.json_response(simulator.render(reply))
+
+
+async def images(request: web.Request) -> web.Response:
+    """Take one screenshot (the raw body; group and user in the query) and return the verdict."""
+    simulator = request.app[SIMULATOR]
+    query = {"group": request.query.get("group"), "user": request.query.get("user")}
+    message = simulator.parse({**query, "text": "［图片］"})
+    data = await read_image_body(request)
+    reply = await request.app[keys.SERVICE].handle(replace(message, image=data, addressed=True))
+    return web.json_response(simulator.render(reply))
+
+
+async def read_image_body(request: web.Request) -> bytes:
+    """Read an uploaded image of at most MAX_IMAGE_BYTES, or raise InboundError (413/400)."""
+    if request.content_length is not None and request.content_length > MAX_IMAGE_BYTES:
+        raise InboundError(413, "图片太大了：请发 10 MB 以内的截图。")
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        data += chunk
+        if len(data) > MAX_IMAGE_BYTES:
+            raise InboundError(413, "图片太大了：请发 10 MB 以内的截图。")
+    if not data:
+        raise InboundError(400, "没有收到图片：请选一张截图再发。")
+    return bytes(data)
 
 
 async def feed(request: web.Request) -> web.Response:

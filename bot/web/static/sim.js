@@ -3,6 +3,7 @@
 
 (() => {
   const API_URL = "/api/sim/messages";
+  const IMAGE_URL = "/api/sim/images";
   const FEED_URL = "/api/sim/feed";
   const FEED_KEY = "fanzha-sim:feed:"; // the last push id shown, per group
   const FEED_POLL_MS = 3000;
@@ -374,19 +375,21 @@
 
   function setBusy(busy) {
     sendButton.disabled = busy;
+    $("image-button").disabled = busy;
     for (const chip of document.querySelectorAll(".chip")) chip.disabled = busy;
   }
 
-  async function send(text) {
+  async function send(text, image = null) {
     const user = currentUser();
     const group = current;
-    if (!group || pendingGroup || !text.trim()) return true;
+    if (!group || pendingGroup || (!text.trim() && !image)) return true;
     if (!user) {
       notice(group, "请先在“我的身份”里填一个昵称，再发言。", true);
       setDrawer(true);
       nameInput.focus();
       return false;
     }
+    if (image) text = `［图片］${image.name}`;
     const entry = { id: newId(), kind: "user", user, text, at: Date.now() };
     record(group, entry);
     pendingGroup = group;
@@ -402,10 +405,14 @@
       if (group === current) renderAll();
     };
     try {
-      const response = await fetch(API_URL, {
+      const query = new URLSearchParams({ group, user });
+      const response = await fetch(image ? `${IMAGE_URL}?${query}` : API_URL, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ group, user, text }),
+        headers: {
+          "Content-Type": image ? image.type || "application/octet-stream" : "application/json",
+          Accept: "application/json",
+        },
+        body: image || JSON.stringify({ group, user, text }),
         signal: AbortSignal.timeout?.(REQUEST_TIMEOUT_MS),
       });
       const data = await response.json().catch(() => null);
@@ -482,6 +489,14 @@
   }
 
   // Wiring -------------------------------------------------------------------------
+
+  const imageInput = $("image-input");
+  $("image-button").addEventListener("click", () => imageInput.click());
+  imageInput.addEventListener("change", () => {
+    const file = imageInput.files?.[0];
+    imageInput.value = "";
+    if (file) send("", file);
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
