@@ -17,9 +17,11 @@ REQUIRED_SCAMS = {
     "shuadan", "touzi", "daikuan", "kefu", "gongjianfa", "lingdao", "zhengxin", "youxi",
     "shazhupan", "wanggou", "zhongjiang", "baojianpin", "yifang", "yanglao_yufu", "jianzhi",
     "laoshi", "bangxin", "yibao", "jipiao", "daohao", "pingmu", "saoma", "xinyongka", "zhibo",
-    "jizi", "chuanxiao", "jiabi", "erci",
+    "jizi", "chuanxiao", "jiabi", "erci", "junren", "zhengbing", "yunyingshang", "piaowu",
+    "cishan", "daikao", "zufang", "qiaozha", "tuibao", "weizhang", "shuidian", "pianhun",
+    "yuehui", "shoucang",
 }  # fmt: skip
-REQUIRED_TOPICS = {"beipian", "jubao", "koujue", "app"}
+REQUIRED_TOPICS = {"beipian", "jubao", "koujue", "app", "dongjie"}
 
 GOOD = """\
 id: sample
@@ -48,13 +50,24 @@ def content_copy(tmp_path: Path) -> Path:
 
 def test_bundled_content_is_complete(library: Library) -> None:
     ids = set(library.kb.by_id)
-    assert len(library.kb.scams) >= 30
+    assert len(library.kb.scams) >= 45
     assert ids >= REQUIRED_SCAMS
     assert {t.id for t in library.kb.topics} >= REQUIRED_TOPICS
     for scam in library.kb.scams:
         steps = "".join(scam.if_scammed)
         assert "110" in steps, scam.id
         assert scam.red_flags and scam.prevention and scam.example, scam.id
+
+
+def test_frozen_card_topic_sends_residents_to_the_bank_and_police(library: Library) -> None:
+    points = "".join(library.kb.by_id["dongjie"].points)
+    assert "开户" in points and "公安" in points and "96110" in points
+    assert "骗子" in points or "诈骗" in points, "paid 'unfreezing' offers must be called scams"
+
+
+def test_every_scam_type_has_quiz_questions(library: Library) -> None:
+    missing = {s.id for s in library.kb.scams} - set(library.quiz.by_scam())
+    assert missing == set()
 
 
 def test_app_topic_never_says_installing_is_compulsory(library: Library) -> None:
