@@ -8,11 +8,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FANZHA_PORT=8080 \
     FANZHA_DATA_DIR=/data
 
+# libGL and GLib for OpenCV, which the OCR extra (reading screenshots) uses.
+RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -e '.[ocr]'
 COPY content ./content
 COPY schedules ./schedules
 
