@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from bot.answers import lessons
 from bot.answers.ocr import TextReader
 from bot.appkeys import LIBRARY, REDIS, SERVICE, SETTINGS
 from bot.articles.daily import setup_forward_packs
@@ -50,6 +52,7 @@ def create_app(settings: Settings, library: Library | None = None) -> web.Applic
     app[SIMULATOR] = Simulator()
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(service_ctx)
+    app.cleanup_ctx.append(lessons_ctx)
     app.cleanup_ctx.append(quiz_timer_ctx)
     setup_routes(app)
     setup_observability(app)
@@ -109,6 +112,18 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
     app[SERVICE] = await build_service(app[SETTINGS], app[LIBRARY], app[REDIS], ocr=ocr)
     yield
     ocr.close()
+
+
+async def lessons_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Keep every instance's knowledge base in step with the lessons officers approve."""
+    dispatcher = app[SERVICE].dispatcher
+    task = asyncio.create_task(
+        lessons.follow(app[REDIS], app[LIBRARY].kb.entries, lambda kb: dispatcher.provide(kb=kb))
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def register_demo_groups(registry: GroupRegistry, simulator: Simulator) -> None:

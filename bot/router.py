@@ -105,6 +105,10 @@ class Dispatcher:
         self.routers = tuple(routers)
         self.dependencies = dependencies
 
+    def provide(self, **dependencies: Any) -> None:
+        """Replace dependencies for the messages that follow (a reloaded knowledge base)."""
+        self.dependencies = {**self.dependencies, **dependencies}
+
     async def feed(self, message: Message, **extra: Any) -> Reply | None:
         """Return the reply of the first matching handler, or None when nothing matches."""
         scope = {**self.dependencies, **extra, "message": message}

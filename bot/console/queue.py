@@ -51,6 +51,9 @@ ACTION_NAMES: dict[str, str] = {
     "user-add": "新建账号",
     "user-disable": "停用账号",
     "user-enable": "启用账号",
+    "lesson-propose": "提交词条修改",
+    "lesson-approve": "通过词条修改",
+    "lesson-reject": "退回词条修改",
 }
 LIMITS = {"title": 64, "summary": 200, "body": 4000, "comment": 500}
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import auth, sending, views_calendar, views_groups, views_queue, views_users
+from bot.console import (
+    auth,
+    sending,
+    views_calendar,
+    views_groups,
+    views_lessons,
+    views_queue,
+    views_users,
+)
 
 
 def setup_console(app: web.Application) -> None:
@@ -29,4 +37,10 @@ def setup_console(app: web.Application) -> None:
     route.add_get("/console/users", views_users.users_page)
     route.add_post("/console/users", views_users.add_user)
     route.add_post("/console/users/toggle", views_users.toggle_user)
+    route.add_get("/console/lessons", views_lessons.lessons_page)
+    route.add_post("/console/lessons", views_lessons.propose)
+    route.add_get("/console/lessons/draft", views_lessons.draft_page)
+    route.add_post("/console/lessons/entries", views_lessons.propose_entry)
+    route.add_post("/console/lessons/decide", views_lessons.decide)
+    route.add_get("/console/lessons/export", views_lessons.export_yaml)
     app.cleanup_ctx.append(sending.due_ctx)

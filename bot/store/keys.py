@@ -252,3 +252,9 @@ def console_history(item_id: str) -> str:
 def console_audit_of(subject: str) -> str:
     """Stream of the audit entries about one subject (a queue item, a group, a user)."""
     return f"{PREFIX}:{{console}}:audit:{subject}"
+
+# What officers taught the bot (bot/answers/lessons.py): one slot, so a decision and the version
+# bump that tells every instance to reload happen in one transaction.
+LESSONS = f"{PREFIX}:{{lessons}}:items"
+LESSONS_SEQ = f"{PREFIX}:{{lessons}}:seq"
+LESSONS_VERSION = f"{PREFIX}:{{lessons}}:version"
