@@ -130,13 +130,15 @@ async def build_service(
     (`quiz` replaces the default quiz rounds, e.g. with a test clock; `ocr` the image reader)."""
     dispatcher = Dispatcher(
         ROUTERS,
-        kb=library.kb,
-        risk=library.risk,
-        render=library.render,
-        settings=settings,
+        content={
+            "kb": library.kb,
+            "risk": library.risk,
+            "render": library.render,
+            "settings": settings,
+            "admins": settings.admins,
+        },
         redis=redis,
         registry=GroupRegistry(redis),
-        admins=settings.admins,
         quiz=quiz or QuizRounds(redis, library.quiz),
         ocr=ocr or TextReader.from_env(settings.environ),
     )
