@@ -45,7 +45,7 @@ ACCOUNT = "gh_benchaccount01"
 ROUTE = "/wechat/oa/callback"
 THREADS, CONNECTIONS, SECONDS, ROUNDS = 1, 32, 5, 3
 PER_ROUND = 40_000  # more than any side answers in SECONDS: no MsgId repeats within a round
-MEMORY_CALLBACKS, MEMORY_CHUNKS = 100_000, 4
+MEMORY_CALLBACKS, MEMORY_CHUNKS = 100_000, 5
 FOLLOWERS = 500
 QUESTIONS = ("刷单是什么", "有人让我点赞赚钱", "公安说我涉嫌洗钱", "老师让在群里交资料费", "菜单")
 
@@ -86,8 +86,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
-  lines, position, wraps, answered = {}, 0, 0, 0
-  limit = tonumber(args[2])
+  lines, position, wraps = {}, 0, 0
   for line in io.lines(args[1]) do
     local tab = line:find("\\t", 1, true)
     table.insert(lines, {line:sub(1, tab - 1), line:sub(tab + 1)})
@@ -99,18 +98,22 @@ function request()
   local entry = lines[position]
   return wrk.format("POST", entry[1], {["Content-Type"] = "text/xml"}, entry[2])
 end
-if tonumber(os.getenv("WRK_STOP_AFTER") or "0") > 0 then
-  function response(status, headers, body)
-    answered = answered + 1
-    if answered >= limit then wrk.thread:stop() end
-  end
-end
 function done(summary, latency, requests)
   local total = 0
   for _, thread in ipairs(threads) do total = total + thread:get("wraps") end
   io.write(string.format("WRAPS %d\\n", total))
 end
 """
+
+
+@dataclass(frozen=True)
+class Run:
+    """One wrk run: rate, requests answered, failures, and how often the request list wrapped."""
+
+    rate: float
+    requests: int
+    failed: int
+    wraps: int
 
 
 @dataclass
@@ -208,20 +211,17 @@ async def check_reply(side: Side, line: str) -> None:
         raise RuntimeError(f"{side.name}: no passive answer in {plain[:200]}")
 
 
-def run_wrk(
-    port: int, script: Path, requests: Path, *, stop_after: int = 0
-) -> tuple[float, int, int]:
-    """Return (requests per second, failed responses, wraps) of one wrk run."""
-    seconds = 600 if stop_after else SECONDS
+def run_wrk(port: int, script: Path, requests: Path, seconds: int = SECONDS) -> Run:
+    """Return what one wrk run of `seconds` measured."""
     command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
-               f"http://127.0.0.1:{port}", "--", str(requests), str(stop_after)]  # fmt: skip
-    env = {**os.environ, "WRK_STOP_AFTER": str(stop_after)}
-    output = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
-    rate = float(_found(r"Requests/sec:\s+([\d.]+)", output))
+               f"http://127.0.0.1:{port}", "--", str(requests)]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     failed = sum(
         int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|timeout):? (\d+)", output)
     )
-    return rate, failed, int(_found(r"WRAPS (\d+)", output))
+    return Run(float(_found(r"Requests/sec:\s+([\d.]+)", output)),
+               int(_found(r"(\d+) requests in", output)), failed,
+               int(_found(r"WRAPS (\d+)", output)))  # fmt: skip
 
 
 def _found(pattern: str, output: str) -> str:
@@ -245,11 +245,9 @@ def start_ours(data: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
         "WECHAT_API_BASE": "http://127.0.0.1:9",  # loopback only; every answer is passive
     }
     command = [sys.executable, "-m", "bot", "serve", "--workers", str(workers)]
-    if os.environ.get("BENCH_NO_WORKERS"):
-        command = command[:4]
     data.mkdir(parents=True, exist_ok=True)
     log = (data / "serve.log").open("wb")
-    return subprocess.Popen(command, cwd=os.environ.get("BENCH_ROOT", PROJECT_ROOT), env=env,
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
 
 
@@ -288,30 +286,31 @@ def measure_rounds(sides: list[Side], folder: Path, requests: Requests, script: 
             first = requests.write(path, PER_ROUND)
             if side.checks_replies:
                 asyncio.run(check_reply(side, first))
-            rate, failed, wraps = run_wrk(side.port, script, path)
-            side.rates.append(rate)
-            side.failed += failed
-            side.wraps += wraps if side.checks_replies else 0
+            run = run_wrk(side.port, script, path)
+            side.rates.append(run.rate)
+            side.failed += run.failed
+            side.wraps += run.wraps if side.checks_replies else 0
 
 
 def measure_memory(side: Side, data: Path, folder: Path, requests: Requests, script: Path) -> None:
     """Answer MEMORY_CALLBACKS fresh callbacks in chunks; print RSS and Redis memory."""
     chunk = MEMORY_CALLBACKS // MEMORY_CHUNKS
+    seconds = max(1, round(chunk / statistics.median(side.rates)))
     used0, keys0 = redis_memory(data)
-    rss0 = rss_kib(side.process.pid)
     print(f"\nmemory over {MEMORY_CALLBACKS:,} more callbacks (ours, 1 worker):")
     print(f"  {'callbacks':>9}  {'RSS MiB':>8}  {'Redis +KiB':>10}  {'+keys':>7}  KB/callback")
-    print(f"  {0:>9,}  {rss0 / 1024:8.1f}  {0:10.0f}  {0:7d}  {'-':>11}")
+    print(f"  {0:>9,}  {rss_kib(side.process.pid) / 1024:8.1f}  {0:10.0f}  {0:7d}")
     done = 0
-    for _ in range(MEMORY_CHUNKS):
+    while done < MEMORY_CALLBACKS:
         path = folder / "memory.txt"
-        requests.write(path, chunk + 1000)
-        run_wrk(side.port, script, path, stop_after=chunk)
-        done += chunk
+        requests.write(path, chunk * 3)
+        run = run_wrk(side.port, script, path, seconds)
+        done += run.requests
         used, count = redis_memory(data)
         per = (used - used0) / done / 1000
         print(f"  {done:>9,}  {rss_kib(side.process.pid) / 1024:8.1f}  "
-              f"{(used - used0) / 1024:10.0f}  {count - keys0:7d}  {per:11.2f}")  # fmt: skip
+              f"{(used - used0) / 1024:10.0f}  {count - keys0:7d}  {per:11.2f}"
+              + ("  (MsgIds repeated)" if run.wraps else ""))  # fmt: skip
     wait = dedupe_ttl()
     if wait > 120:
         print(f"  dedupe records live {wait:.0f} s: not waiting for them to expire")
@@ -369,8 +368,10 @@ def main() -> None:
             requests = Requests()
             measure_rounds(sides, folder, requests, script)
             report(sides)
-            print("settings changed from the defaults: --workers (1 and 2 instead of the "
-                  "number of CPUs), to show one process and the scaling")
+            print(
+                "settings changed from the defaults: --workers (1 and 2 instead of the "
+                "number of CPUs), to show one process and the scaling"
+            )
             measure_memory(sides[1], data_one, folder, requests, script)
         finally:
             for side in sides:

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 REDIS_POOL_WAIT = 10.0
 
 MAX_BODY_BYTES = 64 * 1024
+# The URL of an embedded Redis that `fanzha serve --workers N` started once for all workers.
+SHARED_EMBEDDED_REDIS = web.AppKey("shared_embedded_redis", str)
 
 
 def create_app(settings: Settings, library: Library | None = None) -> web.Application:
@@ -77,7 +79,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     """Connect to REDIS_URL, or run an embedded Redis server for the app's lifetime."""
     settings = app[SETTINGS]
     embedded: EmbeddedRedis | None = None
-    url = settings.redis_url
+    url = settings.redis_url or app.get(SHARED_EMBEDDED_REDIS)
     if url is None:
         embedded = EmbeddedRedis(settings.data_dir / "redis")
         await asyncio.to_thread(embedded.start)
