@@ -125,6 +125,7 @@ class Side:
     process: subprocess.Popen[bytes]
     checks_replies: bool
     rates: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # server CPU per answered callback
     failed: int = 0
     wraps: int = 0
 
@@ -260,6 +261,15 @@ def rss_kib(pid: int) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) of a process and its workers, Redis aside."""
+    total = 0
+    for each in [pid, *_children(pid)]:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _children(pid: int) -> list[int]:
     try:
         found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -286,7 +296,9 @@ def measure_rounds(sides: list[Side], folder: Path, requests: Requests, script: 
             first = requests.write(path, PER_ROUND)
             if side.checks_replies:
                 asyncio.run(check_reply(side, first))
+            cpu = cpu_seconds(side.process.pid)
             run = run_wrk(side.port, script, path)
+            side.cpu_ms.append((cpu_seconds(side.process.pid) - cpu) * 1000 / run.requests)
             side.rates.append(run.rate)
             side.failed += run.failed
             side.wraps += run.wraps if side.checks_replies else 0
@@ -332,13 +344,16 @@ def dedupe_ttl() -> float:
 def report(sides: list[Side]) -> None:
     """Print the median rate per side and the ratios."""
     floor = statistics.median(sides[0].rates)
+    floor_cpu = statistics.median(sides[0].cpu_ms)
     print(f"load: wrk -t{THREADS} -c{CONNECTIONS}, {ROUNDS} alternating rounds of {SECONDS} s, "
           f"loopback, {os.cpu_count()} CPUs; median of the rounds")  # fmt: skip
     for side in sides:
         rate = statistics.median(side.rates)
         rounds = ", ".join(f"{r:.0f}" for r in side.rates)
+        cpu = statistics.median(side.cpu_ms)
         print(f"{side.name}: {rate:,.0f} answers/s (rounds {rounds}), {side.failed} failed, "
-              f"ratio {rate / floor:.2f}")  # fmt: skip
+              f"ratio {rate / floor:.2f}; server CPU {cpu:.3f} ms per callback, "
+              f"floor/ours CPU {floor_cpu / cpu:.2f}")  # fmt: skip
         if side.wraps:
             print(f"  warning: MsgIds repeated ({side.wraps} wraps); raise PER_ROUND")
     one, two = (statistics.median(side.rates) for side in sides[1:3])
