@@ -19,6 +19,7 @@ from dataclasses import replace
 from types import FrameType
 
 from bot.cli.common import Commands
+from bot.library import Library, load_library
 from bot.settings import Settings, SettingsError
 from bot.store.embedded import EmbeddedRedis
 
@@ -43,13 +44,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers < 1:
         raise SettingsError("--workers", str(args.workers), "应为不小于 1 的整数")
     access_log = _access_log(settings)
+    library = load_library(settings.content_dir)  # bad content stops start-up here, once
     print(f"反诈助手已启动：http://{settings.host}:{settings.port}/sim", flush=True)
     if args.workers == 1:
-        serve(settings, None, access_log, reuse_port=False)
+        serve(settings, library, None, access_log, reuse_port=False)
         return 0
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis").start()
     try:
-        _run_workers(settings, embedded.url if embedded else None, access_log, args.workers)
+        shared = embedded.url if embedded else None
+        _run_workers(settings, library, shared, access_log, args.workers)
     finally:
         if embedded is not None:
             embedded.stop()
@@ -63,14 +66,14 @@ def _access_log(settings: Settings) -> bool:
     return raw == "on"
 
 
-def serve(settings: Settings, shared_redis: str | None, access_log: bool, *, reuse_port: bool
-          ) -> None:  # fmt: skip
+def serve(settings: Settings, library: Library, shared_redis: str | None, access_log: bool, *,
+          reuse_port: bool) -> None:  # fmt: skip
     """Run one service process until it is stopped."""
     from aiohttp import web
 
     from bot.app import SHARED_EMBEDDED_REDIS, create_app
 
-    app = create_app(settings)
+    app = create_app(settings, library)
     if shared_redis is not None:
         app[SHARED_EMBEDDED_REDIS] = shared_redis
     web.run_app(
@@ -89,23 +92,24 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def _run_workers(settings: Settings, shared_redis: str | None, access_log: bool, count: int
-                 ) -> None:  # fmt: skip
+def _run_workers(settings: Settings, library: Library, shared_redis: str | None,
+                 access_log: bool, count: int) -> None:  # fmt: skip
     """Start `count` workers on the shared port; stop them all when this process is stopped."""
     context = multiprocessing.get_context("fork")
     workers = [
-        context.Process(target=serve, args=(settings, shared_redis, access_log),
+        context.Process(target=serve, args=(settings, library, shared_redis, access_log),
                         kwargs={"reuse_port": True}, name=f"fanzha-worker-{n}")
         for n in range(count)
     ]  # fmt: skip
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)  # a requested stop is a clean exit, as in one process
 
     try:
         for worker in workers:
             worker.start()
-        signal.signal(signal.SIGTERM, stop)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, stop)
         log.info("%d workers serve port %d", count, settings.port)
         for worker in workers:
             worker.join()
