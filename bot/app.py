@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 REDIS_POOL_WAIT = 10.0
 
 MAX_BODY_BYTES = 64 * 1024
+# The URL of an embedded Redis that `fanzha serve --workers N` started once for all workers.
+SHARED_EMBEDDED_REDIS = web.AppKey("shared_embedded_redis", str)
 
 
 def create_app(settings: Settings, library: Library | None = None) -> web.Application:
@@ -80,7 +82,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     """Connect to REDIS_URL, or run an embedded Redis server for the app's lifetime."""
     settings = app[SETTINGS]
     embedded: EmbeddedRedis | None = None
-    url = settings.redis_url
+    url = settings.redis_url or app.get(SHARED_EMBEDDED_REDIS)
     if url is None:
         embedded = EmbeddedRedis(settings.data_dir / "redis")
         await asyncio.to_thread(embedded.start)
@@ -145,13 +147,15 @@ async def build_service(
     (`quiz` replaces the default quiz rounds, e.g. with a test clock; `ocr` the image reader)."""
     dispatcher = Dispatcher(
         ROUTERS,
-        kb=library.kb,
-        risk=library.risk,
-        render=library.render,
-        settings=settings,
+        content={
+            "kb": library.kb,
+            "risk": library.risk,
+            "render": library.render,
+            "settings": settings,
+            "admins": settings.admins,
+        },
         redis=redis,
         registry=GroupRegistry(redis),
-        admins=settings.admins,
         quiz=quiz or QuizRounds(redis, library.quiz),
         ocr=ocr or TextReader.from_env(settings.environ),
     )

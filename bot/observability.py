@@ -22,7 +22,8 @@ from redis.exceptions import RedisError
 from bot.appkeys import REDIS, SETTINGS
 from bot.dashboard.period import today
 from bot.push.outbox import Outbox
-from bot.store import keys, reach
+from bot.store import reach
+from bot.store.metrics import questions
 from bot.store.reach import Measure
 
 REQUESTS = web.AppKey("request_counts", Counter[tuple[str, str, str]])
@@ -95,7 +96,7 @@ async def _redis_families(redis: Redis, timezone: str) -> list[str]:
     latency = time.perf_counter() - started
     day = today(timezone)
     counted = await reach.totals(redis, [day])
-    replies = sum(int(value) for value in await redis.hvals(keys.queries(day, *reach.ALL)))
+    replies = sum((await questions(redis, [day])).values())
     depth = await Outbox(redis).depth()
     return [
         *_family("fanzha_redis_ping_seconds", "gauge", "PING round trip.", [("", latency)]),

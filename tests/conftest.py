@@ -19,6 +19,7 @@ from bot.channels.plain import markdown_to_text
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.library import Library, load_library
 from bot.models import Message, Reply
+from bot.router import Dispatcher
 from bot.service import ChatService
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store.embedded import EmbeddedRedis
@@ -138,12 +139,12 @@ def held(monkeypatch: pytest.MonkeyPatch) -> ServiceProbe:
 
 
 def _wrap_service(monkeypatch: pytest.MonkeyPatch, probe: ServiceProbe) -> None:
-    real = ChatService.handle
+    real = Dispatcher.route
 
-    async def handle(self: ChatService, message: Message) -> Reply | None:
+    async def route(self: Dispatcher, message: Message, **extra: Any) -> tuple[Reply | None, bool]:
         probe.handled.append(message)
         probe.started.set()
         await probe.gate.wait()
-        return await real(self, message)
+        return await real(self, message, **extra)
 
-    monkeypatch.setattr(ChatService, "handle", handle)
+    monkeypatch.setattr(Dispatcher, "route", route)

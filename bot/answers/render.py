@@ -9,6 +9,8 @@ import jinja2
 
 from bot.answers.content import Problem
 
+CACHE_MAX = 4096
+
 
 class Renderer:
     """Jinja2 environment over the content templates; undefined names are errors."""
@@ -24,9 +26,27 @@ class Renderer:
             keep_trailing_newline=False,
             auto_reload=False,  # bundled templates: no stat() of the file on every reply
         )
+        self._cache: dict[tuple[Any, ...], str] = {}
 
     def __call__(self, name: str, **context: Any) -> str:
-        """Render template `name` and tidy blank lines."""
+        """Render template `name` and tidy blank lines; a repeated context is served cached.
+
+        Templates are pure functions of their context (bundled, never reloaded), and most
+        replies are one entry for one audience, so the cache is small and hits nearly always.
+        Contexts holding unhashable values (lists) are rendered every time.
+        """
+        try:
+            key = (name, *sorted(context.items()))
+            cached = self._cache.get(key)
+        except TypeError:
+            return self._render(name, context)
+        if cached is None:
+            if len(self._cache) >= CACHE_MAX:
+                self._cache.clear()
+            cached = self._cache[key] = self._render(name, context)
+        return cached
+
+    def _render(self, name: str, context: dict[str, Any]) -> str:
         text = self._env.get_template(name).render(**context)
         lines = [line.rstrip() for line in text.strip().splitlines()]
         tidy: list[str] = []

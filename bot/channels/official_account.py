@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import aiohttp
 from aiohttp import web
@@ -27,9 +28,10 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.replies import TextReply
 
-from bot.appkeys import REDIS, SERVICE, SETTINGS
+from bot.appkeys import SERVICE, SETTINGS
 from bot.channels.base import InboundError
 from bot.channels.callback import mount_callback
+from bot.channels.deadline import Deadline
 from bot.channels.plain import markdown_to_text
 from bot.channels.splitting import split_text
 from bot.channels.wechat_crypto import (
@@ -52,7 +54,7 @@ from bot.channels.wechat_crypto import (
 )
 from bot.channels.wecom_api import SharedToken, TokenedAPI, WeChatAPIError, request_json
 from bot.models import Message, Reply
-from bot.store.dedupe import Deduper, event_id
+from bot.store.dedupe import event_id
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +162,31 @@ class OfficialAccount:
         """Return the reply as plain text: WeChat chats show no markdown."""
         if reply is None:
             return ""
-        return "\n\n".join(markdown_to_text(part.text).strip() for part in reply.parts)
+        return "\n\n".join(_plain_text(part.text) for part in reply.parts)
+
+
+@lru_cache(maxsize=4096)
+def _plain_text(markdown: str) -> str:
+    """Return a reply part as plain text; most replies are a pure function of their topic."""
+    return markdown_to_text(markdown).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class _Framing:
+    """The 公众号's passive answer: the greeting, the reply as text, cut at one message."""
+
+    channel: OfficialAccount
+    greeting: str
+
+    def compose(self, reply: Reply | None) -> str:
+        """Return the greeting (if any) and the reply as plain text."""
+        text = self.channel.render(reply)
+        return "\n\n".join(part for part in (self.greeting, text) if part)
+
+    def split(self, text: str) -> tuple[str, str]:
+        """Return the first passive message's worth and the rest, pushed afterwards."""
+        first, *rest = split_text(text, PASSIVE_TEXT_BYTES) or [""]
+        return first, "".join(rest)
 
 
 class OfficialAccountCallback:
@@ -199,7 +225,13 @@ class OfficialAccountCallback:
             self.guard.check_query(query, "signature")  # it does not cover the body
             fields = parse_xml(await read_body(request))
         ours, user = require(fields, "ToUserName", "FromUserName")
-        answer = await self._answer(request.app, fields)
+        deadline = Deadline(request, self.config.reply_deadline, self.late.tasks)
+        try:
+            answer = await self._answer(request.app, fields, deadline)
+        finally:
+            early = deadline.settle()
+        if early is not None:
+            return early  # "success" has gone out already; the answer is pushed
         if not answer:
             return web.Response(text="success")
         now = int(self._clock())
@@ -222,7 +254,9 @@ class OfficialAccountCallback:
             )
         return parse_xml(plain)
 
-    async def _answer(self, app: web.Application, fields: Mapping[str, str]) -> str:
+    async def _answer(
+        self, app: web.Application, fields: Mapping[str, str], deadline: Deadline
+    ) -> str:
         kind = fields.get("MsgType", "")
         if kind == "event":
             if fields.get("Event", "").lower() != "subscribe":
@@ -230,25 +264,22 @@ class OfficialAccountCallback:
             user, created = require(fields, "FromUserName", "CreateTime")
             message = self.channel.message(user, MENU_QUESTION, event_id(user, created))
             greeting = WELCOME.format(name=app[SETTINGS].bot_name)
-            return await self._once(app, message, greeting)
+            return await self._once(app, deadline, message, greeting)
         if not kind:
             raise InboundError(400, MALFORMED, "message without MsgType")
         if kind != "text":
             return TEXT_ONLY
-        return await self._once(app, self.channel.parse(fields))
+        return await self._once(app, deadline, self.channel.parse(fields))
 
-    async def _once(self, app: web.Application, message: Message, greeting: str = "") -> str:
-        context = f"{CHANNEL} msg {message.msg_id}"
-
-        async def produce() -> str:
-            work = self._handle(app, message, greeting)
-            return await self.late.passive(work, self._pusher(message.user), context)
-
-        return await Deduper(app[REDIS]).once(CHANNEL, message.msg_id, produce) or ""
-
-    async def _handle(self, app: web.Application, message: Message, greeting: str) -> str:
-        text = self.channel.render(await app[SERVICE].handle(message))
-        return "\n\n".join(part for part in (greeting, text) if part)
+    async def _once(
+        self, app: web.Application, deadline: Deadline, message: Message, greeting: str = ""
+    ) -> str:
+        framing = _Framing(self.channel, greeting)
+        answer = await app[SERVICE].answer_once(message, framing, deadline.late)
+        if answer.push:
+            context = f"{CHANNEL} msg {message.msg_id}"
+            self.late.push_soon(self._pusher(message.user), answer.push, context)
+        return answer.passive
 
     def _pusher(self, openid: str) -> Callable[[str], Awaitable[int]]:
         async def push(text: str) -> int:

@@ -6,7 +6,6 @@ Everything here only reads Redis. The region "" stands for every group (dimensio
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +16,7 @@ from redis.asyncio import Redis
 from bot.answers.matcher import KnowledgeBase
 from bot.models import Group, GroupKind
 from bot.quiz.stats import quiz_stats
-from bot.store import keys, reach
+from bot.store import keys, metrics, reach
 from bot.store.groups import REGION_SEPARATOR, in_region, split_region
 from bot.store.reach import Measure, Unique
 
@@ -215,15 +214,7 @@ async def asked_scams(
     redis: Redis, days: Sequence[date], region: str, kb: KnowledgeBase
 ) -> list[TopicCount]:
     """Return questions per scam type in `region`, most asked first."""
-    dim, value = dimension(region)
-    async with redis.pipeline(transaction=False) as pipe:
-        for day in days:
-            pipe.hgetall(keys.queries(day, dim, value))
-        per_day = await pipe.execute()
-    counts: Counter[str] = Counter()
-    for stored in per_day:
-        for topic, count in stored.items():
-            counts[topic] += int(count)
+    counts = await metrics.questions(redis, days, *dimension(region))
     scams = {entry.id: entry for entry in kb.scams}
     return [
         TopicCount(topic, scams[topic].name, count)

@@ -24,13 +24,3 @@ async def menu_choice(redis: Redis, conversation: str, member: str, number: int)
         return None
     ids: list[str] = json.loads(raw)
     return ids[number - 1] if 1 <= number <= len(ids) else None
-
-
-def count_reply(pipe: Pipeline, conversation: str, minute: int) -> None:
-    """Queue on `pipe` one more reply in this conversation's minute; INCR's result is the count.
-
-    The caller reads the INCR result (second to last on the pipe) to enforce its limit.
-    """
-    key = keys.reply_window(conversation, minute)
-    pipe.incr(key)
-    pipe.expire(key, 120)

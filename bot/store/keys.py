@@ -23,8 +23,34 @@ def day_tag(day: date) -> str:
 
 
 def queries(day: date, dimension: str, value: str) -> str:
-    """Hash of topic -> number of questions, for one day and one dimension value."""
+    """Hash of topic -> questions, for one day and dimension value (before the shards)."""
     return f"{PREFIX}:{{m:{day_tag(day)}}}:queries:{dimension}:{value}"
+
+
+def metric_shard(day: date, bucket: int) -> str:
+    """Hash tag shared by one day's question counters of one conversation bucket and the
+    dedupe records counted into them, so a callback's one script stays in one Cluster slot."""
+    return f"{PREFIX}:{{m:{day_tag(day)}:{bucket}}}"
+
+
+def queries_in(shard: str, dimension: str, value: str) -> str:
+    """Hash of topic -> questions in one shard (bot.store.metrics merges the shards)."""
+    return f"{shard}:queries:{dimension}:{value}"
+
+
+def askers_in(shard: str, dimension: str, value: str) -> str:
+    """HyperLogLog of member hashes who asked, in one shard."""
+    return f"{shard}:askers:{dimension}:{value}"
+
+
+def answered(shard: str, channel: str, msg_id: str) -> str:
+    """A message's dedupe record: what a retry of it gets (bot.store.dedupe)."""
+    return f"{shard}:dd:{channel}:{msg_id}"
+
+
+def replies_in(shard: str, conversation: str, minute: int) -> str:
+    """Counter of the bot's replies in a conversation during one minute (the group limit)."""
+    return f"{shard}:replies:{conversation}:{minute}"
 
 
 def askers(day: date, dimension: str, value: str) -> str:

@@ -25,7 +25,7 @@ from bot.library import Library
 from bot.models import ACK_INTENT, Group, GroupKind
 from bot.quiz.rounds import QuizRounds
 from bot.settings import Settings
-from bot.store import keys, reach
+from bot.store import metrics
 from bot.store.groups import GroupRegistry
 from tests.support.wecom_bot import FakeResponseURL, WeComBotCaller, connected, serve_gateway
 
@@ -96,7 +96,7 @@ async def test_question_carries_buttons_and_a_press_is_scored_once(
     assert again["template_card"]["replace_text"] == "本题你已作答"
     assert await stats(redis, library, round_id, 0) == (1, 1)
     today = datetime.now(ZoneInfo(quiz_settings.timezone)).date()
-    asked = await redis.hgetall(keys.queries(today, *reach.ALL))
+    asked = await metrics.questions(redis, [today])
     assert asked and ACK_INTENT not in asked  # presses are answers, not questions asked
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.store import keys
+from redis.asyncio import Redis
+
+from bot.store import keys, metrics
 from tests.conftest import Transcript
 
 
@@ -19,14 +21,30 @@ async def test_a_question_counts_in_every_dimension(sim: Transcript) -> None:
     await sim.say("@反诈助手 刷单", group="sim-parents", user="王大爷")
     redis = sim.service.redis
     day = today().date()
-    assert await redis.hget(keys.queries(day, "group", "sim-village"), "shuadan") == "2"
-    assert await redis.hget(keys.queries(day, "kind", "village"), "shuadan") == "2"
-    assert await redis.hget(keys.queries(day, "kind", "parents"), "shuadan") == "1"
-    assert await redis.hget(keys.queries(day, "region", "城关镇"), "shuadan") == "3"
-    assert await redis.hget(keys.queries(day, "region", "城关镇/幸福村"), "shuadan") == "2"
-    assert await redis.hget(keys.queries(day, "all", "all"), "shuadan") == "3"
-    assert await redis.pfcount(keys.askers(day, "region", "城关镇")) == 2
-    assert await redis.ttl(keys.queries(day, "all", "all")) > 300 * 24 * 3600
+    expected = {
+        ("group", "sim-village"): 2,
+        ("kind", "village"): 2,
+        ("kind", "parents"): 1,
+        ("region", "城关镇"): 3,
+        ("region", "城关镇/幸福村"): 2,
+        ("all", "all"): 3,
+    }
+    for (dimension, value), count in expected.items():
+        assert (await metrics.questions(redis, [day], dimension, value))["shuadan"] == count
+    assert await metrics.askers(redis, day, "region", "城关镇") == 2
+    village = keys.queries_in(metrics.shard(day, "g:sim-village"), "group", "sim-village")
+    assert await redis.hget(village, "shuadan") == "2"
+    assert await redis.ttl(village) > 300 * 24 * 3600
+
+
+async def test_readers_merge_every_shard_and_the_keys_before_the_shards(redis: Redis) -> None:
+    day = date(2026, 3, 1)
+    await redis.hset(keys.queries(day, "all", "all"), "shuadan", 4)
+    for bucket in (0, 7, metrics.BUCKETS - 1):
+        await redis.hset(keys.queries_in(keys.metric_shard(day, bucket), "all", "all"),
+                         mapping={"shuadan": bucket + 1, "daikuan": 1})  # fmt: skip
+    counts = await metrics.questions(redis, [day, date(2026, 3, 2)])
+    assert counts == {"shuadan": 4 + 1 + 8 + metrics.BUCKETS, "daikuan": 3}
 
 
 async def test_member_ids_never_reach_redis(sim: Transcript) -> None:
