@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.appkeys import REDIS, SETTINGS
+from bot.channels.health import channel_families
 from bot.dashboard.period import today
 from bot.push.outbox import Outbox
 from bot.store import reach
@@ -81,6 +82,8 @@ async def metrics(request: web.Request) -> web.Response:
     )
     try:
         lines += await _redis_families(request.app[REDIS], request.app[SETTINGS].timezone)
+        for family in await channel_families(request.app):
+            lines += _family(*family)
         up = 1
     except (RedisError, OSError):
         log.warning("metrics scrape: redis unavailable")

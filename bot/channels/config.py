@@ -10,6 +10,12 @@ from bot.channels.wecom_app import WeComAppConfig
 from bot.channels.wecom_bot import WeComBotConfig
 from bot.channels.wecom_bot_ws import WeComBotWSConfig
 from bot.channels.wecom_robot import RobotConfig
+from bot.settings import SettingsError
+
+_BOT_MODE = (
+    "设置了智能机器人 ID，但没有选择接入方式：回调方式请设置 WECOM_BOT_TOKEN 和 "
+    "WECOM_BOT_AES_KEY，长连接方式请设置 WECOM_BOT_SECRET"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +31,14 @@ class ChannelConfigs:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ChannelConfigs:
         """Read every channel's variables; raise SettingsError naming a bad one."""
-        return cls(
+        configs = cls(
             wecom_app=WeComAppConfig.from_env(env),
             official_account=OfficialAccountConfig.from_env(env),
             wecom_bot=WeComBotConfig.from_env(env),
             wecom_bot_ws=WeComBotWSConfig.from_env(env),
             robot=RobotConfig.from_env(env),
         )
+        bot_id = (env.get("WECOM_BOT_ID") or "").strip()
+        if bot_id and configs.wecom_bot is None and configs.wecom_bot_ws is None:
+            raise SettingsError("WECOM_BOT_ID", bot_id, _BOT_MODE)
+        return configs

@@ -5,11 +5,15 @@ GET  /wechat/oa/callback?signature&timestamp&nonce&echostr: URL check, echostr c
 POST /wechat/oa/callback: plain mode (signature over token/timestamp/nonce only, so the replay
      window alone bounds the reuse of a captured query; once WECHAT_OA_AES_KEY is set, plain
      requests are refused) or safe mode (encrypt_type=aes, msg_signature over token/timestamp/
-     nonce/Encrypt, AES with our AppID as receive id; 消息加解密说明). The passive reply must
-     come within 5 s, else WeChat retries up to three times and then tells the follower the
-     account cannot answer; "success" means no reply (被动回复用户消息). A slower answer is
-     sent afterwards through the customer-service API, which allows at most 5 messages within
-     48 hours of the follower's message (客服消息: 45015 past 48 h, 45047 past 5 messages).
+     nonce/Encrypt, AES with our AppID as receive id; 消息加解密说明). Besides text, a voice
+     message with 语音识别 on carries Recognition and is answered like text; a shared link by its
+     title and address; pictures, video, location and anything else get a hint
+     (bot/channels/inbound.py); a menu click gets the menu, a new follower a welcome.
+     The passive reply must come within 5 s, else WeChat retries up to three times and then
+     tells the follower the account cannot answer; "success" means no reply (被动回复用户消息).
+     A slower answer is sent afterwards through the customer-service API, which allows at most
+     5 messages within 48 hours of the follower's message (客服消息: 45015 past 48 h, 45047
+     past 5 messages).
 """
 
 from __future__ import annotations
@@ -32,7 +36,16 @@ from bot.appkeys import SERVICE, SETTINGS
 from bot.channels.base import InboundError
 from bot.channels.callback import mount_callback
 from bot.channels.deadline import Deadline
-from bot.channels.plain import markdown_to_text
+from bot.channels.dialects import plain_text
+from bot.channels.inbound import (
+    MENU_QUESTION,
+    Fetch,
+    Picture,
+    answer_inbound,
+    fetch_picture,
+    from_xml,
+    no_fetch,
+)
 from bot.channels.splitting import split_text
 from bot.channels.wechat_crypto import (
     FORBIDDEN,
@@ -40,7 +53,6 @@ from bot.channels.wechat_crypto import (
     PASSIVE_TEXT_BYTES,
     REPLAY_WINDOW_SECONDS,
     REPLY_DEADLINE_SECONDS,
-    TEXT_ONLY,
     CallbackGuard,
     LateReplies,
     cdata_safe,
@@ -63,7 +75,6 @@ ROUTE = "/wechat/oa/callback"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 # 40001 invalid credential (the token is not the latest), 40014 invalid, 42001 expired.
 STALE_TOKEN = frozenset({40001, 40014, 42001})
-MENU_QUESTION = "菜单"
 WELCOME = (
     "您好，欢迎关注！我是{name}，专门帮大家识破电信网络诈骗。"
     "拿不准的电话、短信、链接，都可以打字问我。"
@@ -114,6 +125,7 @@ class OfficialAccountAPI:
         timeout: float = 10.0,
     ) -> None:
         self._session, self._base, self._timeout = session, base.rstrip("/"), timeout
+        self.session = session  # also fetches the pictures followers send
         self._credentials = {"grant_type": "client_credential", "appid": app_id, "secret": secret}
         token = SharedToken(redis, f"oa:{app_id}", self._fetch_token)
         self.http = TokenedAPI(session, self._base, token, STALE_TOKEN, timeout)
@@ -141,22 +153,17 @@ class OfficialAccountAPI:
 
 
 class OfficialAccount:
-    """Parse a follower's text message into a Message; render a Reply as plain text."""
+    """Make a follower's words into a Message; render a Reply as plain text."""
 
     name = CHANNEL
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
 
-    def parse(self, payload: Mapping[str, str]) -> Message:
-        """Return the one-to-one Message in a text message, or raise InboundError."""
-        user, text, msg_id = require(payload, "FromUserName", "Content", "MsgId")
-        return self.message(user, text, msg_id)
-
-    def message(self, user: str, text: str, msg_id: str) -> Message:
-        """Return a one-to-one Message from a follower, dated now."""
+    def message(self, user: str, text: str, msg_id: str, image: bytes | None = None) -> Message:
+        """Return a one-to-one Message from a follower (with the picture sent), dated now."""
         at = datetime.fromtimestamp(self._clock(), UTC)
-        return Message(channel=CHANNEL, user=user, text=text, msg_id=msg_id, at=at)
+        return Message(CHANNEL, user, text, msg_id, at, image=image)
 
     def render(self, reply: Reply | None) -> str:
         """Return the reply as plain text: WeChat chats show no markdown."""
@@ -168,7 +175,7 @@ class OfficialAccount:
 @lru_cache(maxsize=4096)
 def _plain_text(markdown: str) -> str:
     """Return a reply part as plain text; most replies are a pure function of their topic."""
-    return markdown_to_text(markdown).strip()
+    return plain_text(markdown).strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +234,8 @@ class OfficialAccountCallback:
         ours, user = require(fields, "ToUserName", "FromUserName")
         deadline = Deadline(request, self.config.reply_deadline, self.late.tasks)
         try:
-            answer = await self._answer(request.app, fields, deadline)
+            fetch = self._fetch if safe else no_fetch  # a plain-mode body is not signed
+            answer = await self._answer(request.app, fields, deadline, fetch)
         finally:
             early = deadline.settle()
         if early is not None:
@@ -255,21 +263,35 @@ class OfficialAccountCallback:
         return parse_xml(plain)
 
     async def _answer(
-        self, app: web.Application, fields: Mapping[str, str], deadline: Deadline
+        self, app: web.Application, fields: Mapping[str, str], deadline: Deadline, fetch: Fetch
     ) -> str:
         kind = fields.get("MsgType", "")
-        if kind == "event":
-            if fields.get("Event", "").lower() != "subscribe":
-                return ""  # unsubscribe, menu clicks and the like: nothing to say
-            user, created = require(fields, "FromUserName", "CreateTime")
-            message = self.channel.message(user, MENU_QUESTION, event_id(user, created))
-            greeting = WELCOME.format(name=app[SETTINGS].bot_name)
-            return await self._once(app, deadline, message, greeting)
         if not kind:
             raise InboundError(400, MALFORMED, "message without MsgType")
-        if kind != "text":
-            return TEXT_ONLY
-        return await self._once(app, deadline, self.channel.parse(fields))
+        if kind == "event":
+            return await self._event(app, fields, deadline)
+        user, msg_id = require(fields, "FromUserName", "MsgId")
+
+        async def respond(words: str, image: bytes | None) -> str:
+            message = self.channel.message(user, words, msg_id, image)
+            return await self._once(app, deadline, message)
+
+        return await answer_inbound(from_xml(fields), respond, fetch)
+
+    async def _event(self, app: web.Application, fields: Mapping[str, str], deadline: Deadline
+                     ) -> str:  # fmt: skip
+        """Welcome a new follower, answer a menu click with the menu; other events need none."""
+        event = fields.get("Event", "").lower()
+        if event not in ("subscribe", "click"):
+            return ""  # unsubscribe, view, scan, location reports: nobody waits for an answer
+        user, created = require(fields, "FromUserName", "CreateTime")
+        message = self.channel.message(user, MENU_QUESTION, event_id(user, created))
+        greeting = WELCOME.format(name=app[SETTINGS].bot_name) if event == "subscribe" else ""
+        return await self._once(app, deadline, message, greeting)
+
+    async def _fetch(self, picture: Picture) -> bytes | None:
+        """Fetch a picture a safe-mode message (body signed) points to."""
+        return await fetch_picture(self.api.session if self.api else None, picture)
 
     async def _once(
         self, app: web.Application, deadline: Deadline, message: Message, greeting: str = ""

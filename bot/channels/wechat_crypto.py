@@ -41,9 +41,6 @@ REPLAY_WINDOW_SECONDS = 300
 REPLY_DEADLINE_SECONDS = 4.5  # WeChat drops the connection after 5 s (被动回复用户消息)
 
 PASSIVE_TEXT_BYTES = 2048  # one passive text reply; the rest of a longer answer is pushed
-TEXT_ONLY = (
-    "您发来的图片、语音或位置我还看不了。请把想问的事用文字打给我，比如“刷单是什么”，我马上回您。"
-)
 FORBIDDEN = "签名校验没有通过。"
 MALFORMED = "消息格式不对。"
 TOO_LARGE = "消息太大了。"

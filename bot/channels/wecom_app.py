@@ -27,12 +27,12 @@ from wechatpy.enterprise.replies import TextReply
 from bot.appkeys import REDIS, SERVICE
 from bot.channels.base import InboundError
 from bot.channels.callback import mount_callback
-from bot.channels.plain import markdown_to_text
+from bot.channels.dialects import plain_text
+from bot.channels.inbound import MENU_QUESTION, Inbound, answer_words, from_xml
 from bot.channels.wechat_crypto import (
     MALFORMED,
     REPLAY_WINDOW_SECONDS,
     REPLY_DEADLINE_SECONDS,
-    TEXT_ONLY,
     CallbackGuard,
     LateReplies,
     cdata_safe,
@@ -47,7 +47,7 @@ from bot.channels.wechat_crypto import (
 from bot.channels.wecom_api import DEFAULT_API_BASE, WeComAPI
 from bot.models import Message, Reply
 from bot.settings import SettingsError
-from bot.store.dedupe import Deduper
+from bot.store.dedupe import Deduper, event_id
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,8 @@ class WeComApp:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
 
-    def parse(self, payload: Mapping[str, str]) -> Message:
-        """Return the one-to-one Message in a decrypted text message, or raise InboundError."""
-        user, text, msg_id = require(payload, "FromUserName", "Content", "MsgId")
+    def message(self, user: str, text: str, msg_id: str) -> Message:
+        """Return the one-to-one Message of a staff member's words, dated now."""
         return Message(
             channel=CHANNEL,
             user=user,
@@ -111,7 +110,7 @@ class WeComApp:
         """Return the reply as plain text: passive app replies cannot show markdown."""
         if reply is None:
             return ""
-        return "\n\n".join(markdown_to_text(part.text).strip() for part in reply.parts)
+        return "\n\n".join(plain_text(part.text).strip() for part in reply.parts)
 
 
 class WeComAppCallback:
@@ -165,21 +164,25 @@ class WeComAppCallback:
 
     async def _answer(self, app: web.Application, fields: Mapping[str, str]) -> str:
         kind = fields.get("MsgType", "")
-        if kind == "event":
-            return ""  # enter_agent and the like: nothing to say
         if not kind:
             raise InboundError(400, MALFORMED, "message without MsgType")
-        if kind != "text":
-            return TEXT_ONLY
-        message = self.channel.parse(fields)
-        context = f"{CHANNEL} msg {message.msg_id}"
+        if kind == "event":
+            if fields.get("Event", "").lower() != "click":
+                return ""  # enter_agent, view and the like: nobody waits for an answer
+            user, created = require(fields, "FromUserName", "CreateTime")
+            inbound, msg_id = Inbound.words(MENU_QUESTION), event_id(user, created)
+        else:
+            user, msg_id = require(fields, "FromUserName", "MsgId")
+            inbound = from_xml(fields, CHANNEL)
+
+        async def respond(words: str) -> str:
+            return await self._handle(app, self.channel.message(user, words, msg_id))
 
         async def produce() -> str:
-            return await self.late.passive(
-                self._handle(app, message), self._pusher(message.user), context
-            )
+            work = answer_words(app, inbound, respond)
+            return await self.late.passive(work, self._pusher(user), f"{CHANNEL} msg {msg_id}")
 
-        return await Deduper(app[REDIS]).once(CHANNEL, message.msg_id, produce) or ""
+        return await Deduper(app[REDIS]).once(CHANNEL, msg_id, produce) or ""
 
     async def _handle(self, app: web.Application, message: Message) -> str:
         return self.channel.render(await app[SERVICE].handle(message))

@@ -9,8 +9,12 @@ We send aibot_subscribe {bot_id, secret} first, then a ping every 30 s; messages
 aibot_msg_callback (the same body as the HTTP callback, unencrypted) and are answered with
 aibot_respond_msg carrying the callback's req_id; aibot_send_msg sends proactively. A card
 button press arrives as aibot_event_callback and its card update goes back as
-aibot_respond_update_msg. The long connection takes no "stream_with_template_card" (so the
-official SDKs document), so a question's answer card follows its stream as a proactive send.
+aibot_respond_update_msg; an enter_chat welcome as aibot_respond_welcome_msg (the frames of the
+official SDK, wecom-aibot-python-sdk aibot/client.py). Every frame we send is acknowledged with
+{"headers": {"req_id"}, "errcode", "errmsg"}; a non-zero errcode is logged and counted. A
+question's answer card follows its stream as a proactive send. Replies and proactive sends
+share each conversation's 30/min and 1000/h (主动推送消息, path/101463).
+A disconnected_event means another client subscribed the bot: see wecom_bot_takeover.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,73 +33,30 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.channels.dialects import smart_bot_markdown
 from bot.channels.wechat_crypto import env_value
+from bot.channels.wecom_bot_gate import ProactiveGate
+from bot.channels.wecom_bot_takeover import (
+    TAKEOVER_PAUSE_FIRST,
+    clear_takeover,
+    record_takeover,
+    takeover_reason,
+)
 from bot.settings import SettingsError
 from bot.store import keys
 from bot.store.owned import delete_if_equal, expire_if_equal
-from bot.store.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
-
-GROUP_PREFIX = "wecom-bot:"  # group ids of smart-bot chats: the prefix, then the chatid
 
 DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
 HEARTBEAT_SECONDS = 30.0  # the SDKs ping every 30 s
 LEASE_MS = 90_000  # three heartbeats: a dead holder frees the bot within 90 s
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # 1 s, 2 s, 4 s ... 30 s, as the official SDK does
 
-# Proactive sends (主动推送消息, path/101463): only into a conversation that has messaged the
-# bot, at most 30 a minute and 1000 an hour per conversation (limits as issue #3 states them).
-SEND_LIMITS = ((30, 60.0), (1000, 3600.0))
-SEEN_TTL = 90 * 24 * 3600  # forget a conversation that has been silent for 90 days
-
-
-def seen_key(bot_id: str, conversation: str) -> str:
-    """Marker that `conversation` has messaged the bot (proactive sends are allowed there)."""
-    return f"{keys.PREFIX}:{{wecom-bot:{bot_id}}}:seen:{conversation}"
-
 
 def lease_key(bot_id: str) -> str:
     """String naming the instance that holds the bot's long connection (with a TTL)."""
     return f"{keys.PREFIX}:{{wecom-bot:{bot_id}}}:ws-lease"
-
-
-def send_target(bot_id: str, conversation: str, period: float) -> str:
-    """RateLimiter target of one conversation's proactive sends within one period."""
-    return f"wecom-bot:{bot_id}:{conversation}:{int(period)}s"
-
-
-class NotAConversation(Exception):
-    """The conversation never messaged the bot: WeCom refuses proactive sends there."""
-
-
-class ProactiveGate:
-    """Admit proactive sends only where the bot was spoken to, within the per-chat limits."""
-
-    def __init__(self, redis: Redis, limiter: RateLimiter, bot_id: str) -> None:
-        self._redis, self._limiter, self._bot_id = redis, limiter, bot_id
-
-    async def remember(self, conversation: str) -> None:
-        """Record that `conversation` has messaged the bot."""
-        await self._redis.set(seen_key(self._bot_id, conversation), "1", ex=SEEN_TTL)
-
-    async def known(self, conversation: str) -> bool:
-        """Return True when `conversation` has messaged the bot."""
-        return bool(await self._redis.exists(seen_key(self._bot_id, conversation)))
-
-    @asynccontextmanager
-    async def sending(
-        self, conversation: str, *, hold: float = 10.0, max_wait: float = 0.0
-    ) -> AsyncIterator[None]:
-        """Hold one send's slot in both windows; raise NotAConversation or WindowFull."""
-        if not await self.known(conversation):
-            raise NotAConversation(conversation)
-        (minute, per_minute), (hour, per_hour) = SEND_LIMITS
-        target = send_target(self._bot_id, conversation, per_minute)
-        async with self._limiter.sending(target, minute, per_minute, hold=hold, max_wait=max_wait):
-            target = send_target(self._bot_id, conversation, per_hour)
-            async with self._limiter.sending(target, hour, per_hour, hold=hold, max_wait=max_wait):
-                yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +91,7 @@ class WeComBotWSConfig:
     heartbeat: float = HEARTBEAT_SECONDS
     lease_ms: int = LEASE_MS
     backoff: float = BACKOFF_FIRST
+    takeover_pause: float = TAKEOVER_PAUSE_FIRST
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WeComBotWSConfig | None:
@@ -147,6 +110,22 @@ class WeComBotWSConfig:
 
 class LinkLost(Exception):
     """The connection is no longer usable: refused, silent, taken over, or the lease is gone."""
+
+
+class Refused(LinkLost):
+    """WeCom acknowledged a frame with a non-zero errcode."""
+
+    def __init__(self, cmd: str, errcode: Any, errmsg: Any) -> None:
+        super().__init__(f"{cmd} refused: errcode {errcode} {errmsg}")
+        self.cmd, self.errcode = cmd, errcode
+
+
+class TakenOver(LinkLost):
+    """Another client subscribed the bot and WeCom pushed this connection off."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +149,9 @@ class WeComBotLink:
         self.gate: ProactiveGate | None = None
         self.served = False  # a connection was up since the last backoff
         self.connected = asyncio.Event()
+        self.refusals: Counter[tuple[str, str]] = Counter()  # (cmd, errcode) -> count
+        self.takeovers = 0  # disconnected_events seen by this instance
+        self.stepped_aside = asyncio.Event()  # set from a takeover until we connect again
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -179,17 +161,37 @@ class WeComBotLink:
         lease = Lease(redis, lease_key(self.config.bot_id), self.config.lease_ms, self.token)
         delay = self.config.backoff
         while not stop.is_set():
+            pause: float | None = None
             try:
                 if await lease.claim():
                     await self._hold(stop, session, lease)
+            except TakenOver as taken:
+                pause = await self._step_aside(lease, taken)
             except (LinkLost, aiohttp.ClientError, TimeoutError, ValueError, RedisError) as error:
                 log.warning("smart bot long connection lost: %s", type(error).__name__)
             if self.served:  # it was up: start the backoff afresh
                 delay, self.served = self.config.backoff, False
             with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+                await asyncio.wait_for(stop.wait(), delay if pause is None else pause)
             delay = min(delay * 2, BACKOFF_MAX)
         await self.close()
+
+    async def _step_aside(self, lease: Lease, taken: TakenOver) -> float:
+        """Record a takeover, keep every instance of ours off the bot for its pause, and
+        return the pause."""
+        self.takeovers += 1
+        record = await record_takeover(
+            lease.redis, self.config.bot_id, taken.reason, self.config.takeover_pause
+        )
+        pause = max(record.until - record.at, 0.0)
+        await lease.redis.set(lease.key, f"taken-over:{self.token}", px=max(int(pause * 1000), 1))
+        log.error(
+            "smart bot long connection taken over: %s; takeover %d in a row, no instance tries "
+            "again for %g s (stop the other client, e.g. a staging copy, to end this)",
+            taken.reason, record.count, pause,
+        )  # fmt: skip
+        self.stepped_aside.set()
+        return pause
 
     async def _hold(
         self, stop: asyncio.Event, session: aiohttp.ClientSession, lease: Lease
@@ -209,12 +211,16 @@ class WeComBotLink:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
+    async def replied(self) -> None:
+        """Wait until every reply being written has been acknowledged (or has failed)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def send_markdown(self, conversation: str, chat_id: str, text: str) -> None:
         """Send markdown into a chat that has messaged the bot, within its limits.
 
         Raises NotAConversation, WindowFull, or LinkLost when this instance is not connected.
         """
-        await self._send(conversation, chat_id, "markdown", {"content": text})
+        await self._send(conversation, chat_id, "markdown", {"content": smart_bot_markdown(text)})
 
     async def send_card(self, conversation: str, chat_id: str, card: dict[str, Any]) -> None:
         """Send a template card the same way as send_markdown (with the same errors)."""
@@ -236,6 +242,7 @@ class WeComBotLink:
             try:
                 await self._request("aibot_subscribe", self._credentials())
                 self.connected.set()
+                self.stepped_aside.clear()
                 log.info("smart bot long connection established")
                 await self._keep_alive(stop, reader, lease)
             finally:
@@ -256,6 +263,7 @@ class WeComBotLink:
     ) -> None:
         """Renew the lease and ping every heartbeat until `stop` or the reader ends."""
         stopped = asyncio.ensure_future(stop.wait())
+        held = False
         try:
             while True:
                 done, _ = await asyncio.wait(
@@ -271,14 +279,18 @@ class WeComBotLink:
                 if not await lease.renew():
                     raise LinkLost("lease taken over")
                 await self._request("ping", None)
+                if not held:  # it held a whole heartbeat: forget the takeovers in a row
+                    held = True
+                    await clear_takeover(lease.redis, self.config.bot_id)
         finally:
             stopped.cancel()
 
-    async def _request(self, cmd: str, body: Any) -> dict[str, Any]:
-        """Send a frame and return WeCom's acknowledgement; refuse a non-zero errcode."""
+    async def _request(self, cmd: str, body: Any, req_id: str = "") -> dict[str, Any]:
+        """Send a frame (a reply carries its callback's `req_id`) and return WeCom's
+        acknowledgement; a non-zero errcode is logged, counted and raised as Refused."""
         if self._ws is None:
             raise LinkLost("not connected")
-        req_id = f"{cmd}_{secrets.token_hex(8)}"
+        req_id = req_id or f"{cmd}_{secrets.token_hex(8)}"
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._acks[req_id] = future
         frame: dict[str, Any] = {"cmd": cmd, "headers": {"req_id": req_id}}
@@ -291,7 +303,10 @@ class WeComBotLink:
         finally:
             self._acks.pop(req_id, None)
         if ack.get("errcode", 0) != 0:
-            raise LinkLost(f"{cmd} refused: errcode {ack.get('errcode')}")
+            refused = Refused(cmd, ack.get("errcode"), ack.get("errmsg", ""))
+            self.refusals[(cmd, str(refused.errcode))] += 1
+            log.warning("smart bot long connection: %s", refused)
+            raise refused
         return ack
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -306,8 +321,9 @@ class WeComBotLink:
             if cmd == "aibot_msg_callback" and body:
                 self._spawn(self._reply(req_id, body))
             elif cmd == "aibot_event_callback":
-                if _object(body.get("event")).get("eventtype") == "disconnected_event":
-                    raise LinkLost("another connection took the bot over")
+                event = _object(body.get("event"))
+                if event.get("eventtype") == "disconnected_event":
+                    raise TakenOver(takeover_reason(event))
                 self._spawn(self._reply(req_id, body))
             elif req_id in self._acks and not self._acks[req_id].done():
                 self._acks[req_id].set_result(frame)
@@ -315,19 +331,18 @@ class WeComBotLink:
     async def _reply(self, req_id: str, body: dict[str, Any]) -> None:
         try:
             out = await self._answer(body)
-            if not out.body or self._ws is None:
+            if not out.body or self._ws is None or self.gate is None:
                 return
             reply = json.loads(out.body)
-            cmd = "aibot_respond_msg"
-            if reply.get("response_type") == "update_template_card":
-                cmd = "aibot_respond_update_msg"
             card = reply.pop("template_card", None) if "stream" in reply else None
             if card is not None:
                 reply["msgtype"] = "stream"
-            frame = {"cmd": cmd, "headers": {"req_id": req_id}, "body": reply}
-            await self._ws.send_str(json.dumps(frame, ensure_ascii=False))
+            async with self.gate.replying(out.conversation):
+                await self._request(respond_cmd(reply), reply, req_id)
             if card is not None:
                 await self.send_card(out.conversation, out.chat_id, card)
+        except Refused:
+            pass  # logged and counted where the acknowledgement came in
         except Exception:
             log.exception("smart bot message could not be answered")
 
@@ -335,6 +350,15 @@ class WeComBotLink:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def respond_cmd(reply: Mapping[str, Any]) -> str:
+    """Return the command a passive reply body goes back with over the long connection."""
+    if reply.get("response_type") == "update_template_card":
+        return "aibot_respond_update_msg"
+    if reply.get("msgtype") == "text":  # only an enter_chat welcome is a text (path/101031)
+        return "aibot_respond_welcome_msg"
+    return "aibot_respond_msg"
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -6,7 +6,9 @@ errcode/errmsg. text.content <= 2048 bytes (mentioned_list, mentioned_mobile_lis
 markdown.content <= 4096 bytes; news: 1 to 8 articles, title <= 128 and description <= 512 bytes
 (WeCom cuts longer ones), url, picurl; image: base64 and md5 of a JPG/PNG of <= 2 MB; file: a
 media_id from {base}/cgi-bin/webhook/upload_media?key=KEY&type=file (multipart "media",
-5 B to 20 MB, valid 3 days, for the uploading robot only). 消息发送频率限制: 20 messages a
+5 B to 20 MB, valid 3 days, for the uploading robot only; the doc's example part carries the
+file name as is, `filename="wework.txt"`, so a Chinese name goes as plain UTF-8, never
+percent-encoded as aiohttp's FormData would by default). 消息发送频率限制: 20 messages a
 minute per robot. Errcodes (全局错误码, https://developer.work.weixin.qq.com/document/path/90455,
 and answers quoted in community clients): 45009 "api freq out of limit"; 93000 "invalid
 webhook url" (wrong key or robot removed from its group: permanent); 40058 "invalid param
@@ -30,6 +32,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bot.appkeys import REDIS
+from bot.channels.dialects import robot_markdown
 from bot.channels.splitting import split_text, truncate_bytes
 from bot.models import Reply
 from bot.settings import SettingsError, env_float, env_int
@@ -188,6 +191,8 @@ class RobotClient:
         _check_key(key)
         if not FILE_MIN_BYTES <= len(content) <= FILE_MAX_BYTES:
             raise InvalidMessage(f"a robot file must be 5 B to 20 MB, not {len(content)} B")
+        if not filename.strip() or any(ord(char) < 32 or ord(char) == 127 for char in filename):
+            raise InvalidMessage("a robot file needs a name without control characters")
         # An upload shows nothing in the group, so it takes no slot of the message allowance.
         body, _ = await self._post_with_retries(key, "upload_media", (content, filename))
         media_id = body.get("media_id")
@@ -249,7 +254,7 @@ class RobotClient:
         params: dict[str, str] = {"key": key}
         body: dict[str, Any] = {"json": data}
         if method == "upload_media":
-            form = aiohttp.FormData()
+            form = aiohttp.FormData(quote_fields=False)  # the file name as plain UTF-8
             form.add_field("media", data[0], filename=data[1],
                            content_type="application/octet-stream")  # fmt: skip
             params, body = {"key": key, "type": "file"}, {"data": form}
@@ -323,7 +328,7 @@ def text_payloads(
 
 def markdown_payloads(text: str) -> list[dict[str, Any]]:
     """Return the markdown messages for `text`, each within 4096 bytes."""
-    pieces = _pieces(text, MARKDOWN_BYTES)
+    pieces = _pieces(robot_markdown(text), MARKDOWN_BYTES)
     return [{"msgtype": "markdown", "markdown": {"content": piece}} for piece in pieces]
 
 

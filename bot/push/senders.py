@@ -20,8 +20,9 @@ from redis.asyncio import Redis
 from bot.articles import links, packs, receipts
 from bot.articles.render import PushPayload, render_push
 from bot.articles.store import ArticleStore
-from bot.channels.wecom_bot import answer_card
-from bot.channels.wecom_bot_ws import GROUP_PREFIX, LinkLost, NotAConversation, WeComBotLink
+from bot.channels.wecom_bot_gate import GROUP_PREFIX, NotAConversation
+from bot.channels.wecom_bot_replies import answer_card
+from bot.channels.wecom_bot_ws import LinkLost, WeComBotLink
 from bot.channels.wecom_robot import (
     Article,
     BrokenTarget,

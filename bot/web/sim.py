@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from bot import appkeys as keys
 from bot.answers.images import MAX_IMAGE_BYTES
 from bot.channels.base import InboundError
+from bot.channels.health import channel_health
 from bot.channels.simulator import PRIVATE, SIMULATOR
 from bot.models import Group, PushTarget
 from bot.store import keys as redis_keys
@@ -28,7 +29,7 @@ async def healthz(request: web.Request) -> web.Response:
         await request.app[keys.REDIS].ping()
     except (RedisError, OSError):
         return web.json_response({"status": "redis unavailable"}, status=503)
-    return web.json_response({"status": "ok"})
+    return web.json_response({"status": "ok", **await channel_health(request.app)})
 
 
 async def page(request: web.Request) -> web.Response:

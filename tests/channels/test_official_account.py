@@ -14,16 +14,18 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
+from wechatpy import parse_message
+from wechatpy.messages import VoiceMessage
 
 from bot.app import create_app
 from bot.appkeys import REDIS
+from bot.channels.inbound import HINTS, PICTURE_READER, Kind, Picture
 from bot.channels.official_account import (
     OFFICIAL_ACCOUNT,
     OfficialAccountAPI,
     OfficialAccountConfig,
     setup_official_account,
 )
-from bot.channels.wechat_crypto import TEXT_ONLY
 from bot.channels.wecom_api import WeChatAPIError
 from bot.library import Library
 from bot.settings import Settings, SettingsError
@@ -133,17 +135,84 @@ async def test_other_events_get_success(caller: OfficialAccountCaller) -> None:
     assert response.status == 200 and await response.text() == "success"
 
 
-async def test_pictures_and_voice_get_the_text_only_hint(caller: OfficialAccountCaller) -> None:
-    for kind, extra in (
-        ("image", "<PicUrl><![CDATA[http://x/1.jpg]]></PicUrl><MsgId>901</MsgId>"),
-        ("voice", "<MediaId><![CDATA[m1]]></MediaId><Format>amr</Format><MsgId>902</MsgId>"),
-        (
-            "location",
-            "<Location_X>23.1</Location_X><Location_Y>113.3</Location_Y><MsgId>903</MsgId>",
-        ),
-    ):
-        response = await caller.post(caller.message_xml(FOLLOWER, kind, extra), FOLLOWER)
-        assert caller.read_reply(await response.text())["Content"] == TEXT_ONLY, kind
+def _voice(recognition: str | None, msg_id: str) -> str:
+    """Return the elements of a voice message (语音消息; Recognition once 语音识别 is on)."""
+    heard = "" if recognition is None else f"<Recognition><![CDATA[{recognition}]]></Recognition>"
+    media = f"<MediaId><![CDATA[m{msg_id}]]></MediaId><Format>amr</Format>"
+    return f"{media}{heard}<MsgId>{msg_id}</MsgId>"
+
+
+async def test_recognised_voice_is_answered_like_text(
+    caller: OfficialAccountCaller, handled: ServiceProbe
+) -> None:
+    xml = caller.message_xml(FOLLOWER, "voice", _voice("有人让我刷单赚佣金", "901"))
+    voice = parse_message(xml)  # wechatpy 1.8 reads the same XML as a VoiceMessage
+    assert isinstance(voice, VoiceMessage) and voice.recognition == "有人让我刷单赚佣金"
+    reply = caller.read_reply(await (await caller.post(xml, FOLLOWER)).text())
+    assert "刷单" in reply["Content"]
+    (message,) = handled.handled
+    assert message.text == "有人让我刷单赚佣金" and message.msg_id == "901"
+
+
+async def test_other_messages_get_a_hint_or_an_answer(
+    caller: OfficialAccountCaller, handled: ServiceProbe
+) -> None:
+    link = (
+        "<Title><![CDATA[领取社保补贴]]></Title><Description><![CDATA[点击登记银行卡]]>"
+        "</Description><Url><![CDATA[http://btie.example/x]]></Url><MsgId>906</MsgId>"
+    )
+    hints = {
+        "voice": (_voice(None, "902"), HINTS[Kind.VOICE]),
+        "voice (empty)": (_voice("", "903"), HINTS[Kind.VOICE]),
+        "image": ("<PicUrl><![CDATA[http://x/1.jpg]]></PicUrl><MediaId>m4</MediaId>"
+                  "<MsgId>904</MsgId>", HINTS[Kind.IMAGE]),
+        "location": ("<Location_X>23.1</Location_X><Location_Y>113.3</Location_Y>"
+                     "<MsgId>905</MsgId>", HINTS[Kind.LOCATION]),
+        "shortvideo": ("<MediaId>m7</MediaId><MsgId>907</MsgId>", HINTS[Kind.VIDEO]),
+        "miniprogrampage": ("<Title>x</Title><MsgId>908</MsgId>", HINTS[Kind.OTHER]),
+    }  # fmt: skip
+    for name, (extra, hint) in hints.items():
+        xml = caller.message_xml(FOLLOWER, name.split()[0], extra)
+        response = await caller.post(xml, FOLLOWER)
+        assert response.status == 200, name
+        assert caller.read_reply(await response.text())["Content"] == hint, name
+    assert handled.handled == []
+    answer = caller.read_reply(await (await caller.post(
+        caller.message_xml(FOLLOWER, "link", link), FOLLOWER)).text())  # fmt: skip
+    assert answer["Content"] and handled.handled[0].text.endswith("http://btie.example/x")
+
+
+async def test_menu_click_gets_the_menu_and_a_view_gets_success(
+    caller: OfficialAccountCaller,
+) -> None:
+    menu = (await caller.ask(FOLLOWER, "菜单"))["Content"]
+    click = "<Event><![CDATA[CLICK]]></Event><EventKey><![CDATA[MENU_ASK]]></EventKey>"
+    response = await caller.post(caller.message_xml(FOLLOWER, "event", click), FOLLOWER)
+    assert caller.read_reply(await response.text())["Content"] == menu
+    view = "<Event><![CDATA[VIEW]]></Event><EventKey><![CDATA[https://x]]></EventKey>"
+    response = await caller.post(caller.message_xml(FOLLOWER, "event", view), FOLLOWER)
+    assert await response.text() == "success"
+
+
+async def test_a_picture_reader_answers_the_text_in_a_picture(
+    aiohttp_client: Any, settings: Settings, library: Library, oa_api: FakeOfficialAccountAPI,
+    handled: ServiceProbe,
+) -> None:  # fmt: skip
+    seen: list[Picture] = []
+
+    async def read(picture: Picture) -> str:
+        seen.append(picture)
+        return "【某某银行】您的账户存在风险，请点击链接 http://x.cn 验证"
+
+    app = create_app(settings, library)
+    app[PICTURE_READER] = read
+    setup_official_account(app, config_for(oa_api, aes_key=None))
+    caller = OfficialAccountCaller(await aiohttp_client(app), TOKEN, oa_api.app_id, None, oa_api)
+    picture = "<PicUrl><![CDATA[http://x/9.jpg]]></PicUrl><MediaId>m9</MediaId><MsgId>909</MsgId>"
+    response = await caller.post(caller.message_xml(FOLLOWER, "image", picture), FOLLOWER)
+    assert caller.read_reply(await response.text())["Content"] != HINTS[Kind.IMAGE]
+    assert seen == [Picture("wechat_oa", url="http://x/9.jpg", media_id="m9")]
+    assert handled.handled[0].text.startswith("【某某银行】")
 
 
 async def test_slow_answer_goes_through_customer_service(

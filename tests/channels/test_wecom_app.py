@@ -15,7 +15,8 @@ from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.channels.base import InboundError
-from bot.channels.wechat_crypto import TEXT_ONLY, CallbackGuard, sign
+from bot.channels.inbound import HINTS, Kind
+from bot.channels.wechat_crypto import CallbackGuard, sign
 from bot.channels.wecom_api import WeChatAPIError, WeComAPI
 from bot.channels.wecom_app import WeComAppConfig, setup_wecom_app
 from bot.channels.wecom_robot import Article
@@ -56,6 +57,8 @@ DOC_NOW = 1409659700.0  # within five minutes of both samples
 
 TOKEN = "fzTestToken2024"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
 @pytest.fixture
 async def wecom(aiohttp_server: Any) -> FakeWeComAPI:
     fake = FakeWeComAPI(token_delay=0.1)
@@ -157,15 +160,33 @@ async def test_retried_message_is_handled_once_and_answered_the_same(
     assert handled.ids == ["777001"]
 
 
-async def test_non_text_message_gets_the_text_only_hint(caller: WeComCaller) -> None:
-    image = (
+def _staff_message(caller: WeComCaller, kind: str, extra: str) -> str:
+    """Return a staff member's app message of MsgType `kind` (接收消息与事件 path/90239)."""
+    return (
         f"<xml><ToUserName><![CDATA[{caller.corp_id}]]></ToUserName>"
         "<FromUserName><![CDATA[li_kuaiji]]></FromUserName><CreateTime>1</CreateTime>"
-        "<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://x/1.jpg]]></PicUrl>"
-        "<MsgId>31</MsgId><AgentID>1000002</AgentID></xml>"
+        f"<MsgType><![CDATA[{kind}]]></MsgType>{extra}<AgentID>1000002</AgentID></xml>"
     )
-    response = await caller.post(image)
-    assert caller.read_reply(await response.text())["Content"] == TEXT_ONLY
+
+
+async def test_messages_without_words_get_a_hint(caller: WeComCaller) -> None:
+    for kind, extra, hint in (
+        ("image", "<PicUrl><![CDATA[http://x/1.jpg]]></PicUrl><MsgId>31</MsgId>", Kind.IMAGE),
+        ("voice", "<MediaId><![CDATA[m2]]></MediaId><Format>amr</Format><MsgId>32</MsgId>",
+         Kind.VOICE),
+        ("video", "<MediaId><![CDATA[m3]]></MediaId><MsgId>33</MsgId>", Kind.VIDEO),
+        ("location", "<Location_X>23.1</Location_X><Location_Y>113.3</Location_Y>"
+         "<MsgId>34</MsgId>", Kind.LOCATION),
+    ):  # fmt: skip
+        response = await caller.post(_staff_message(caller, kind, extra))
+        assert caller.read_reply(await response.text())["Content"] == HINTS[hint], kind
+
+
+async def test_menu_click_gets_the_menu(caller: WeComCaller) -> None:
+    menu = (await caller.ask("li_kuaiji", "菜单"))["Content"]
+    click = "<Event><![CDATA[click]]></Event><EventKey><![CDATA[MENU]]></EventKey>"
+    response = await caller.post(_staff_message(caller, "event", click))
+    assert caller.read_reply(await response.text())["Content"] == menu
 
 
 async def test_event_gets_no_reply(caller: WeComCaller) -> None:

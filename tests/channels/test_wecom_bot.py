@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.channels import wecom_bot, wecom_bot_ws
-from bot.channels.wechat_crypto import TEXT_ONLY
+from bot.channels import wecom_bot_gate
+from bot.channels.inbound import HINTS, Kind
 from bot.channels.wecom_bot import (
     WECOM_BOT,
     WECOM_BOT_LINK,
@@ -22,7 +22,10 @@ from bot.channels.wecom_bot import (
     setup_wecom_bot,
     setup_wecom_bot_ws,
 )
-from bot.channels.wecom_bot_ws import NotAConversation, WeComBotWSConfig, lease_key, seen_key
+from bot.channels.wecom_bot_answer import WELCOME
+from bot.channels.wecom_bot_gate import NotAConversation, seen_key
+from bot.channels.wecom_bot_inbound import inbound_of
+from bot.channels.wecom_bot_ws import WeComBotWSConfig, lease_key
 from bot.library import Library
 from bot.models import Group, GroupKind, Message, Reply
 from bot.service import ChatService
@@ -130,10 +133,10 @@ async def test_non_text_and_events(caller: WeComBotCaller) -> None:
     image = caller.message("li", "", chat=CHAT)
     del image["text"]
     image.update(msgtype="image", image={"url": "http://127.0.0.1/1.jpg"})
-    assert (await caller.ask(image))["stream"]["content"] == TEXT_ONLY
-    event = caller.message("li", "")
-    event.update(msgtype="event", event={"eventtype": "enter_chat"})
-    assert await caller.ask(event) == {}
+    assert (await caller.ask(image))["stream"]["content"] == HINTS[Kind.IMAGE]
+    welcome = await caller.ask(caller.event("li", "enter_chat"))
+    assert welcome == {"msgtype": "text", "text": {"content": WELCOME.format(name="反诈助手")}}
+    assert await caller.ask(caller.event("li", "feedback_event", feedback_event={"type": 1})) == {}
 
 
 def _bad(caller: WeComBotCaller) -> dict[str, tuple[dict[str, str], bytes, int]]:
@@ -220,7 +223,7 @@ async def test_proactive_sends_only_where_spoken_to_and_within_limits(
         async with gate.sending(target):
             pass
     assert await redis.zcard(f"fz:{{rl:wecom-bot:{BOT_ID}:{target}:60s}}:sends") == 30
-    monkeypatch.setattr(wecom_bot_ws, "SEND_LIMITS", ((1000, 60.0), (2, 3600.0)))
+    monkeypatch.setattr(wecom_bot_gate, "SEND_LIMITS", ((1000, 60.0), (2, 3600.0)))
     with pytest.raises(WindowFull):
         async with gate.sending(target):
             pass
@@ -244,11 +247,9 @@ def test_config_from_env() -> None:
 
 
 def test_parse_strips_only_a_leading_mention() -> None:
-    channel = wecom_bot.WeComBot(clock=lambda: 0.0)
     base = {"msgid": "m1", "from": {"userid": "u"}, "msgtype": "text"}
-    assert channel.parse({**base, "text": {"content": "@反诈助手  刷单"}}).text == "刷单"
-    assert channel.parse({**base, "text": {"content": "@反诈助手刷单"}}).text == "@反诈助手刷单"
-    assert channel.render(None) == ""
+    assert inbound_of({**base, "text": {"content": "@反诈助手  刷单"}}).text == "刷单"
+    assert inbound_of({**base, "text": {"content": "@反诈助手刷单"}}).text == "@反诈助手刷单"
 
 
 # The long connection: one instance holds it, heartbeats, reconnects, answers, sends.
@@ -338,6 +339,7 @@ async def test_ws_proactive_send_only_after_the_chat_spoke(
         await link.send_markdown(f"wecom-bot:{CHAT}", CHAT, "**提醒**：陌生来电要警惕。")
     await gateway.deliver(gateway.text("li", "@反诈助手 刷单", CHAT))
     await gateway.wait_for(lambda: bool(gateway.replies))
+    await link.replied()
     await link.send_markdown(f"wecom-bot:{CHAT}", CHAT, "**提醒**：陌生来电要警惕。")
     (push,) = gateway.pushes
     assert push["body"] == {

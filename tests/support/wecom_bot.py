@@ -1,7 +1,9 @@
 """A caller that plays WeCom towards our smart-bot callback, and a fake of its response_url.
 
-WeComBotCaller signs with wechatpy's signer and encrypts with wechatpy's crypto (empty receive
-id, JSON bodies), so it checks our side independently of our own helpers. FakeResponseURL
+WeComBotCaller seals and opens everything with WeCom's official JSON crypto sample
+(tests/support/json_msg_crypt.py: WXBizJsonMsgCrypt, empty receive id), never with our helpers
+or wechatpy, and checks that a reply carries the nonce of the callback URL. Its message bodies
+follow the doc examples (接收消息 path/100719, 接收事件 path/101027). FakeResponseURL
 answers POST /cgi-bin/aibot/response?response_code=...: each code works once (主动回复消息:
 "每个 response_url 用户可以调用接口一次"); a second use is refused with a non-zero errcode.
 """
@@ -18,20 +20,12 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.utils import WeChatSigner
 
 from bot.channels.wecom_bot import WECOM_BOT_LINK
 from tests.support.fakes import _Fake
+from tests.support.json_msg_crypt import JsonMsgCrypt, get_sha1
 
 RESPONSE_PATH = "/cgi-bin/aibot/response"
-
-
-def signature(*parts: str) -> str:
-    """Return wechatpy's signature of `parts`."""
-    signer = WeChatSigner()
-    signer.add_data(*parts)
-    return str(signer.signature)
 
 
 @dataclass
@@ -89,21 +83,24 @@ class WeComBotCaller:
     path: str = "/wecom/bot/callback"
     clock: Callable[[], float] = time.time
 
+    last_nonce: str = ""
+
     @property
-    def prp(self) -> PrpCrypto:
-        """Return wechatpy's cipher for this bot."""
-        return PrpCrypto(WeChatCrypto(self.token, self.aes_key, "").key)
+    def sample(self) -> JsonMsgCrypt:
+        """Return the official sample's crypto for this bot (receive id "")."""
+        return JsonMsgCrypt(self.token, self.aes_key)
 
     def query(self, encrypted: str, **overrides: str) -> dict[str, str]:
         """Return the query of a callback carrying `encrypted`, correctly signed."""
         timestamp = overrides.get("timestamp", str(int(self.clock())))
         nonce = overrides.get("nonce", str(secrets.randbelow(10**9)))
-        signed = signature(self.token, timestamp, nonce, encrypted)
+        signed = get_sha1(self.token, timestamp, nonce, encrypted)
+        self.last_nonce = nonce
         return {"msg_signature": signed, "timestamp": timestamp, "nonce": nonce, **overrides}
 
     async def verify_url(self, echo: str = "8848", **overrides: str) -> Any:
         """Send WeCom's URL check; the answer should be `echo`."""
-        echostr = self.prp.encrypt(echo, "").decode()
+        echostr = self.sample.encrypt(echo)
         return await self.client.get(
             self.path, params={"echostr": echostr, **self.query(echostr, **overrides)}
         )
@@ -112,17 +109,32 @@ class WeComBotCaller:
         self, user: str, content: str, msg_id: str | None = None, chat: str | None = None
     ) -> dict[str, Any]:
         """Return a text message a member sends the bot (in group `chat`, else one-to-one)."""
+        return self.body(user, "text", {"content": content}, chat=chat, msg_id=msg_id)
+
+    def body(
+        self, user: str, msgtype: str, content: Any, *, chat: str | None = None,
+        msg_id: str | None = None, **extra: Any,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Return a message of `msgtype` holding `content`, shaped as 接收消息 path/100719."""
         message: dict[str, Any] = {
             "msgid": msg_id or secrets.token_hex(12),
             "aibotid": self.bot_id,
             "chattype": "group" if chat else "single",
             "from": {"userid": user},
             "response_url": self.responses.url() if self.responses else "",
-            "msgtype": "text",
-            "text": {"content": content},
+            "msgtype": msgtype,
+            **({msgtype: content} if content is not None else {}),
+            **extra,
         }
         if chat:
             message["chatid"] = chat
+        return message
+
+    def event(self, user: str, eventtype: str, **fields: Any) -> dict[str, Any]:
+        """Return an event of `eventtype` (接收事件 path/101027), one-to-one."""
+        event = {"eventtype": eventtype, **fields}
+        message = self.body(user, "event", event, create_time=int(self.clock()))
+        message["from"] = {"corpid": "wpFakeCorp01", "userid": user}
         return message
 
     def press(self, user: str, task_id: str, key: str, chat: str) -> dict[str, Any]:
@@ -145,7 +157,7 @@ class WeComBotCaller:
     ) -> tuple[dict[str, str], bytes]:
         """Return the query and body WeCom posts for `message`."""
         plain = json.dumps(message, ensure_ascii=False)
-        encrypted = self.prp.encrypt(plain, receive_id).decode()
+        encrypted = JsonMsgCrypt(self.token, self.aes_key, receive_id).encrypt(plain)
         return self.query(encrypted, **overrides), json.dumps({"encrypt": encrypted}).encode()
 
     async def post(self, message: dict[str, Any], **overrides: str) -> Any:
@@ -160,13 +172,15 @@ class WeComBotCaller:
         return self.read_reply(await response.text())
 
     def read_reply(self, text: str) -> dict[str, Any]:
-        """Check the reply's signature and decrypt it, as WeCom would ({} for an empty body)."""
+        """Open the reply as WeCom would, with the sample's decrypt_msg ({} for an empty body):
+        its signature must hold and its nonce be the one of the callback URL (path/101033)."""
         if not text:
             return {}
         outer = json.loads(text)
-        expected = signature(self.token, outer["timestamp"], outer["nonce"], outer["encrypt"])
-        assert expected == outer["msgsignature"], "reply signature does not match"
-        reply: dict[str, Any] = json.loads(self.prp.decrypt(outer["encrypt"], ""))
+        assert outer["nonce"] == self.last_nonce, "the reply must carry the callback's nonce"
+        stamp = outer["timestamp"]
+        reply: dict[str, Any] = self.sample.decrypt_msg(text, outer["msgsignature"], stamp,
+                                                        outer["nonce"])  # fmt: skip
         return reply
 
 
@@ -185,6 +199,10 @@ class FakeWeComWS(_Fake):
     replies: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     pushes: list[dict[str, Any]] = field(default_factory=list)
+    welcomes: list[dict[str, Any]] = field(default_factory=list)
+    frames: list[dict[str, Any]] = field(default_factory=list)  # every frame, in order
+    subscribed_at: list[float] = field(default_factory=list)
+    refuse: dict[str, tuple[int, str]] = field(default_factory=dict)  # cmd -> next errcode
     live: web.WebSocketResponse | None = None
 
     @property
@@ -202,6 +220,19 @@ class FakeWeComWS(_Fake):
     def text(self, user: str, content: str, chat: str) -> dict[str, Any]:
         """Return the callback body of a member's text in group `chat`."""
         return self._body(user, chat, "text", text={"content": content})
+
+    def voice(self, user: str, transcript: str) -> dict[str, Any]:
+        """Return the callback body of a member's voice message (one-to-one only, path/100719)."""
+        body = self._body(user, "", "voice", voice={"content": transcript})
+        body["chattype"] = "single"
+        del body["chatid"]
+        return body
+
+    def enter_chat(self, user: str) -> dict[str, Any]:
+        """Return the event of a member opening the bot's chat (接收事件 path/101027)."""
+        body = self._body(user, "", "event", event={"eventtype": "enter_chat"})
+        del body["chatid"], body["chattype"]
+        return body
 
     def press(self, user: str, task_id: str, key: str, chat: str) -> dict[str, Any]:
         """Return the event body of a member pressing button `key` on card `task_id`."""
@@ -250,23 +281,39 @@ class FakeWeComWS(_Fake):
             await ws.close()
             return ws
         if self.live is not None and not self.live.closed:
-            event = {"eventtype": "disconnected_event"}
-            await self.live.send_json({"cmd": "aibot_event_callback", "body": {"event": event}})
+            await self.live.send_json(self.disconnected_frame())
             await self.live.close()
         self.live, self.subscriptions = ws, self.subscriptions + 1
+        self.frames.append(first)
+        self.subscribed_at.append(time.time())
         await ws.send_json(ack)
         await self._notify()
         async for raw in ws:
             frame = json.loads(raw.data)
             await self._record(frame)
-            await ws.send_json({"headers": frame.get("headers"), "errcode": 0, "errmsg": "ok"})
+            errcode, errmsg = self.refuse.pop(str(frame.get("cmd")), (0, "ok"))
+            await ws.send_json({"headers": frame.get("headers"), "errcode": errcode,
+                                "errmsg": errmsg})  # fmt: skip
             await self._notify()
         if self.live is ws:
             self.live = None
         await self._notify()
         return ws
 
+    def disconnected_frame(self) -> dict[str, Any]:
+        """Return the event WeCom pushes to a connection a new subscription replaces."""
+        body = {
+            "msgid": secrets.token_hex(8),
+            "create_time": int(time.time()),
+            "aibotid": self.bot_id,
+            "msgtype": "event",
+            "event": {"eventtype": "disconnected_event"},
+        }
+        headers = {"req_id": "event_" + secrets.token_hex(6)}
+        return {"cmd": "aibot_event_callback", "headers": headers, "body": body}
+
     async def _record(self, frame: dict[str, Any]) -> None:
+        self.frames.append(frame)
         cmd = frame.get("cmd")
         if cmd == "ping":
             self.pings += 1
@@ -276,6 +323,8 @@ class FakeWeComWS(_Fake):
             self.updates.append(frame)
         elif cmd == "aibot_send_msg":
             self.pushes.append(frame)
+        elif cmd == "aibot_respond_welcome_msg":
+            self.welcomes.append(frame)
 
 
 async def serve_gateway(aiohttp_server: Any) -> FakeWeComWS:

@@ -8,7 +8,8 @@ from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.channels.wecom_bot import setup_wecom_bot_ws
-from bot.channels.wecom_bot_ws import GROUP_PREFIX, WeComBotWSConfig
+from bot.channels.wecom_bot_gate import GROUP_PREFIX
+from bot.channels.wecom_bot_ws import WeComBotWSConfig
 from bot.library import Library
 from bot.models import Choices, Delivery, Group, GroupKind, PushTarget
 from bot.push.outbox import Outbox
