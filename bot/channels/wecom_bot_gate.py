@@ -22,11 +22,17 @@ GROUP_PREFIX = "wecom-bot:"  # group ids of smart-bot chats: the prefix, then th
 
 SEND_LIMITS = ((30, 60.0), (1000, 3600.0))
 SEEN_TTL = 90 * 24 * 3600  # forget a conversation that has been silent for 90 days
+REPLY_WAIT = 5.0  # a reply queues behind this chat's other sends at most this long
+
+
+def bot_key(bot_id: str, name: str) -> str:
+    """Return the Redis key `name` of one bot, in the bot's own hash slot."""
+    return f"{keys.PREFIX}:{{wecom-bot:{bot_id}}}:{name}"
 
 
 def seen_key(bot_id: str, conversation: str) -> str:
     """Marker that `conversation` has messaged the bot (proactive sends are allowed there)."""
-    return f"{keys.PREFIX}:{{wecom-bot:{bot_id}}}:seen:{conversation}"
+    return bot_key(bot_id, f"seen:{conversation}")
 
 
 def send_target(bot_id: str, conversation: str, period: float) -> str:
@@ -70,7 +76,7 @@ class ProactiveGate:
         (WeCom has the last word, and its refusal is logged and counted)."""
         async with AsyncExitStack() as slots:
             try:
-                await self._take(slots, conversation, hold, 0.0)
+                await self._take(slots, conversation, hold, REPLY_WAIT)
             except WindowFull:
                 self.over_limit += 1
                 log.warning("smart bot reply beyond its conversation's 30/min or 1000/h")

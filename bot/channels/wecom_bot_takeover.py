@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.store import keys
+from bot.channels.wecom_bot_gate import bot_key
 
 TAKEOVER_PAUSE_FIRST = 600.0  # 10 minutes, then 20, 40 ... up to 6 hours
 TAKEOVER_PAUSE_MAX = 6 * 3600.0
@@ -28,7 +28,7 @@ REASON_CHARS = 200
 
 def takeover_key(bot_id: str) -> str:
     """Hash recording the last takeover of the bot's long connection (reason, at, count, until)."""
-    return f"{keys.PREFIX}:{{wecom-bot:{bot_id}}}:ws-takeover"
+    return bot_key(bot_id, "ws-takeover")
 
 
 @dataclass(frozen=True, slots=True)

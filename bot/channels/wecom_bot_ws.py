@@ -35,7 +35,7 @@ from redis.exceptions import RedisError
 
 from bot.channels.dialects import smart_bot_markdown
 from bot.channels.wechat_crypto import env_value
-from bot.channels.wecom_bot_gate import ProactiveGate
+from bot.channels.wecom_bot_gate import ProactiveGate, bot_key
 from bot.channels.wecom_bot_takeover import (
     TAKEOVER_PAUSE_FIRST,
     clear_takeover,
@@ -43,7 +43,6 @@ from bot.channels.wecom_bot_takeover import (
     takeover_reason,
 )
 from bot.settings import SettingsError
-from bot.store import keys
 from bot.store.owned import delete_if_equal, expire_if_equal
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # 1 s, 2 s, 4 s ... 30 s, as the officia
 
 def lease_key(bot_id: str) -> str:
     """String naming the instance that holds the bot's long connection (with a TTL)."""
-    return f"{keys.PREFIX}:{{wecom-bot:{bot_id}}}:ws-lease"
+    return bot_key(bot_id, "ws-lease")
 
 
 @dataclass(frozen=True, slots=True)

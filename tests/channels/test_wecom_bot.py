@@ -20,7 +20,6 @@ from bot.channels.wecom_bot import (
     WECOM_BOT_LINK,
     WeComBotConfig,
     setup_wecom_bot,
-    setup_wecom_bot_ws,
 )
 from bot.channels.wecom_bot_answer import WELCOME
 from bot.channels.wecom_bot_gate import NotAConversation, seen_key
@@ -34,30 +33,23 @@ from bot.store.groups import GroupRegistry
 from bot.store.ratelimit import WindowFull
 from tests.conftest import ServiceProbe
 from tests.support.wecom_bot import (
+    AES_KEY,
+    BOT_ID,
+    SECRET,
+    TOKEN,
     FakeResponseURL,
     FakeWeComWS,
     WeComBotCaller,
     connected,
-    serve_gateway,
+    start_link,
 )
 
-TOKEN = "fzBotToken2024"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-BOT_ID = "aibFakeBot0001"
 CHAT = "wrkSFfCgAAtestgroupchat01"
 
 
 async def writes(redis: Redis) -> int:
     """Return Redis's count of writes so far (rdb_changes_since_last_save)."""
     return int((await redis.info("persistence"))["rdb_changes_since_last_save"])
-
-
-@pytest.fixture
-async def responses(aiohttp_server: Any) -> FakeResponseURL:
-    fake = FakeResponseURL()
-    server = await aiohttp_server(fake.app)
-    fake.base = str(server.make_url("")).rstrip("/")
-    return fake
 
 
 @pytest.fixture
@@ -254,23 +246,13 @@ def test_parse_strips_only_a_leading_mention() -> None:
 
 # The long connection: one instance holds it, heartbeats, reconnects, answers, sends.
 
-SECRET = "fake-bot-secret-0123456789"
-
-
-@pytest.fixture
-async def gateway(aiohttp_server: Any) -> FakeWeComWS:
-    return await serve_gateway(aiohttp_server)
-
 
 @pytest.fixture
 def start_ws(
     aiohttp_client: Any, settings: Settings, library: Library, redis: Redis
 ) -> Callable[..., Any]:
     async def start_ws(gateway: FakeWeComWS, **changes: Any) -> TestClient[Any, Any]:
-        config = WeComBotWSConfig(BOT_ID, SECRET, gateway.url, heartbeat=0.1, backoff=0.05)
-        app = create_app(settings, library)
-        setup_wecom_bot_ws(app, replace(config, **changes))
-        return await aiohttp_client(app)  # type: ignore[no-any-return]
+        return await start_link(aiohttp_client, create_app(settings, library), gateway, **changes)
 
     return start_ws
 

@@ -14,36 +14,27 @@ from bot.channels.wecom_bot import (
     WECOM_BOT_LINK,
     WeComBotConfig,
     setup_wecom_bot,
-    setup_wecom_bot_ws,
 )
 from bot.channels.wecom_bot_answer import WELCOME
-from bot.channels.wecom_bot_ws import WeComBotWSConfig
 from bot.library import Library
 from bot.settings import Settings
 from tests.conftest import ServiceProbe
 from tests.support.json_msg_crypt import JsonMsgCrypt
 from tests.support.wecom_bot import (
+    AES_KEY,
+    BOT_ID,
+    SECRET,
+    TOKEN,
     FakeResponseURL,
     FakeWeComWS,
     WeComBotCaller,
     connected,
     serve_gateway,
+    start_link,
 )
 from tests.support.wecom_sdk import sdk_client, sdk_events, shape
 
-TOKEN = "fzBotToken2024"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-BOT_ID = "aibFakeBot0001"
-SECRET = "fake-bot-secret-0123456789"
 CHAT = "wrkSFfCgAAreferencechat01"
-
-
-@pytest.fixture
-async def responses(aiohttp_server: Any) -> FakeResponseURL:
-    fake = FakeResponseURL()
-    server = await aiohttp_server(fake.app)
-    fake.base = str(server.make_url("")).rstrip("/")
-    return fake
 
 
 @pytest.fixture
@@ -116,11 +107,6 @@ def test_the_sample_and_our_cipher_agree() -> None:
 # The long connection: the frames the official SDK sends are the frames ours must send.
 
 
-@pytest.fixture
-async def gateway(aiohttp_server: Any) -> FakeWeComWS:
-    return await serve_gateway(aiohttp_server)
-
-
 async def _sdk_frames(gateway: FakeWeComWS, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Drive the SDK through every frame it sends and return them by command."""
     client = sdk_client(monkeypatch, gateway.url, BOT_ID, SECRET, heartbeat_interval=20)
@@ -148,9 +134,8 @@ async def test_our_frames_are_shaped_like_the_sdks(
 ) -> None:  # fmt: skip
     sdk = await _sdk_frames(await serve_gateway(aiohttp_server), monkeypatch)
     gateway = await serve_gateway(aiohttp_server)
-    app = create_app(settings, library)
-    setup_wecom_bot_ws(app, WeComBotWSConfig(BOT_ID, SECRET, gateway.url, heartbeat=0.05))
-    client = await aiohttp_client(app)
+    client = await start_link(aiohttp_client, create_app(settings, library), gateway,
+                              heartbeat=0.05)  # fmt: skip
     await connected(client)
     await gateway.wait_for(lambda: gateway.pings >= 1)
     asked = await gateway.deliver(gateway.text("li", "@反诈助手 刷单", CHAT))

@@ -15,34 +15,30 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.channels.wecom_bot import WECOM_BOT_LINK, setup_wecom_bot_ws
+from bot.channels.wecom_bot import WECOM_BOT_LINK
 from bot.channels.wecom_bot_takeover import read_takeover
-from bot.channels.wecom_bot_ws import WeComBotWSConfig, lease_key
+from bot.channels.wecom_bot_ws import lease_key
 from bot.library import Library
 from bot.settings import Settings
-from tests.support.wecom_bot import FakeWeComWS, connected, serve_gateway
+from tests.support.wecom_bot import (
+    BOT_ID,
+    SECRET,
+    FakeWeComWS,
+    connected,
+    start_link,
+)
 from tests.support.wecom_sdk import sdk_client, stop
 
-BOT_ID = "aibFakeBot0001"
-SECRET = "fake-bot-secret-0123456789"
 PAUSE = 0.3
-
-
-@pytest.fixture
-async def gateway(aiohttp_server: Any) -> FakeWeComWS:
-    return await serve_gateway(aiohttp_server)
 
 
 @pytest.fixture
 async def ours(
     aiohttp_client: Any, settings: Settings, library: Library, gateway: FakeWeComWS
 ) -> TestClient[Any, Any]:
-    config = WeComBotWSConfig(
-        BOT_ID, SECRET, gateway.url, heartbeat=0.05, backoff=0.01, takeover_pause=PAUSE
-    )
     app = create_app(settings, library)
-    setup_wecom_bot_ws(app, config)
-    client: TestClient[Any, Any] = await aiohttp_client(app)
+    client = await start_link(aiohttp_client, app, gateway, heartbeat=0.05, backoff=0.01,
+                              takeover_pause=PAUSE)  # fmt: skip
     await connected(client)
     return client
 

@@ -119,6 +119,25 @@ async def test_file_is_uploaded_then_sent(robot: RobotClient, fake: FakeWeComRob
         await robot.send_file(KEY, b"1234", "too-small.txt")
 
 
+async def test_a_chinese_file_name_goes_as_plain_utf8(
+    robot: RobotClient, fake: FakeWeComRobot
+) -> None:
+    await robot.send_file(KEY, b"name,class\n", "报名表.xlsx")  # the doc's part: filename="..."
+    assert fake.filenames == ["报名表.xlsx"]  # not %E6%8A%A5%E5%90%8D%E8%A1%A8.xlsx
+    for bad in ("报名\r\n表.xlsx", "   "):
+        with pytest.raises(InvalidMessage):
+            await robot.send_file(KEY, b"name,class\n", bad)
+    assert fake.requests == 2  # the refused names reached nothing
+
+
+async def test_robot_markdown_keeps_only_its_three_colours(
+    robot: RobotClient, fake: FakeWeComRobot
+) -> None:
+    body = '<font color="warning">高风险</font> <font color="red">可疑</font>'
+    await robot.send_markdown(KEY, body)
+    assert fake.texts(KEY) == ['<font color="warning">高风险</font> 可疑']
+
+
 async def test_a_ten_kilobyte_text_goes_out_in_order(
     robot: RobotClient, fake: FakeWeComRobot
 ) -> None:

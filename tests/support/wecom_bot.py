@@ -15,17 +15,23 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.channels.wecom_bot import WECOM_BOT_LINK
+from bot.channels.wecom_bot import WECOM_BOT_LINK, setup_wecom_bot_ws
+from bot.channels.wecom_bot_ws import WeComBotWSConfig
 from tests.support.fakes import _Fake
 from tests.support.json_msg_crypt import JsonMsgCrypt, get_sha1
 
 RESPONSE_PATH = "/cgi-bin/aibot/response"
+# One fake bot for every smart-bot test: Token, EncodingAESKey, BotID, long-connection Secret.
+TOKEN = "fzBotToken2024"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+BOT_ID = "aibFakeBot0001"
+SECRET = "fake-bot-secret-0123456789"
 
 
 @dataclass
@@ -66,6 +72,10 @@ class FakeResponseURL(_Fake):
         self._used.add(code)
         msgtype = payload.get("msgtype", "")
         content = (payload.get(msgtype) or {}).get("content", "")
+        if len(content.encode()) > 20480:  # markdown.content ≤ 20480 bytes (path/101138)
+            self.refused.append(code)
+            await self._notify()
+            return web.json_response({"errcode": 40058, "errmsg": "content exceed max length"})
         self.sent.append(Pushed(code, msgtype, content))
         await self._notify()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
@@ -192,8 +202,8 @@ class FakeWeComWS(_Fake):
     credentials get errcode 853000 ("invalid bot_id or secret") and the socket is closed.
     """
 
-    bot_id: str = "aibFakeBot0001"
-    secret: str = "fake-bot-secret-0123456789"
+    bot_id: str = BOT_ID
+    secret: str = SECRET
     subscriptions: int = 0
     pings: int = 0
     replies: list[dict[str, Any]] = field(default_factory=list)
@@ -325,6 +335,24 @@ class FakeWeComWS(_Fake):
             self.pushes.append(frame)
         elif cmd == "aibot_respond_welcome_msg":
             self.welcomes.append(frame)
+
+
+async def serve_responses(aiohttp_server: Any) -> FakeResponseURL:
+    """Start the fake response_url endpoint on loopback."""
+    fake = FakeResponseURL()
+    server = await aiohttp_server(fake.app)
+    fake.base = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+async def start_link(
+    aiohttp_client: Any, app: web.Application, gateway: FakeWeComWS, **changes: Any
+) -> TestClient[Any, Any]:
+    """Serve `app` holding the long connection to `gateway` (test-speed heartbeat)."""
+    config = WeComBotWSConfig(BOT_ID, SECRET, gateway.url, heartbeat=0.1, backoff=0.05)
+    setup_wecom_bot_ws(app, replace(config, **changes))
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    return client
 
 
 async def serve_gateway(aiohttp_server: Any) -> FakeWeComWS:

@@ -53,6 +53,7 @@ class FakeWeComRobot:
     requests: int = 0
     removed: set[str] = field(default_factory=set)
     media: dict[str, str] = field(default_factory=dict)
+    filenames: list[str] = field(default_factory=list)  # as the upload's part header names them
     _faults: deque[Fault] = field(default_factory=deque)
     _accepted_at: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     base: str = ""
@@ -128,6 +129,7 @@ class FakeWeComRobot:
             if not isinstance(media, web.FileField):
                 raise Refused(41005, "media data missing")
             size = len(media.file.read())
+            self.filenames.append(media.filename)
             if not FILE_MIN_BYTES <= size <= FILE_MAX_BYTES:
                 raise Refused(40006, "invalid file size")
         except Refused as refused:
