@@ -163,9 +163,7 @@ class WeComBotLink:
             pause: float | None = None
             try:
                 if await lease.claim():
-                    await self._hold(stop, session, lease)
-            except TakenOver as taken:
-                pause = await self._step_aside(lease, taken)
+                    pause = await self._hold(stop, session, lease)
             except (LinkLost, aiohttp.ClientError, TimeoutError, ValueError, RedisError) as error:
                 log.warning("smart bot long connection lost: %s", type(error).__name__)
             if self.served:  # it was up: start the backoff afresh
@@ -194,13 +192,20 @@ class WeComBotLink:
 
     async def _hold(
         self, stop: asyncio.Event, session: aiohttp.ClientSession, lease: Lease
-    ) -> None:
+    ) -> float | None:
+        """Serve while this instance holds the lease; return the pause a takeover earned.
+
+        The pause marker replaces our lease before the lease is let go, so no instance of ours
+        slips in between and kicks the other client off."""
         try:
             await self._serve(stop, session, lease)
+        except TakenOver as taken:
+            return await self._step_aside(lease, taken)
         finally:
             self.served = self.served or self.connected.is_set()
             self.connected.clear()
             await lease.release()
+        return None
 
     async def close(self, timeout: float = 5.0) -> None:
         """Wait up to `timeout` for replies still being written, then cancel them."""
