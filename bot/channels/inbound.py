@@ -5,19 +5,29 @@ text, a voice message's transcript, a shared link's title and address, the text 
 message) or, when there are none, the kind of message it was, which gets a short Chinese hint.
 Nothing here answers with an HTTP error: WeChat retries those, and the resident hears nothing.
 
-Pictures go through one hook, `PICTURE_READER`: a coroutine that returns the text in a picture
-(OCR) or "". Until a feature sets it on the app, a picture is answered with IMAGE_HINT.
+A picture is fetched (fetch_picture: http(s) only, no redirects, at most MAX_IMAGE_BYTES,
+decrypted when the smart bot sealed it) and handed to the chat service as the Message's `image`,
+which the screenshot checker reads (handlers/images.py). Only pictures whose address the
+platform signed are fetched: never from a 公众号 plain-mode body, whose signature does not cover
+it. A picture that cannot be had gets IMAGE_HINT.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from aiohttp import web
+import aiohttp
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from bot.answers.images import MAX_IMAGE_BYTES
 
 MENU_QUESTION = "菜单"  # what a menu click or a new follower is answered as
+PICTURE_TEXT = "［图片］"  # a picture message's words, as the simulator sends them
+FETCH_SECONDS = 10.0
 
 
 class Kind(StrEnum):
@@ -47,17 +57,14 @@ HINTS = {
 
 @dataclass(frozen=True, slots=True)
 class Picture:
-    """A picture a member sent: where to fetch it and how it is sealed (channel-specific)."""
+    """A picture a member sent: where to fetch it, and the key it is sealed with (if any)."""
 
-    channel: str
-    url: str = ""
-    media_id: str = ""
+    url: str
     aes_key: str = ""  # smart bot: pictures are AES-256-CBC encrypted (接收消息 path/100719)
 
 
-PictureReader = Callable[[Picture], Awaitable[str]]
-# The OCR hook: set app[PICTURE_READER] to read the text out of a member's picture.
-PICTURE_READER: web.AppKey[PictureReader] = web.AppKey("picture_reader")
+Fetch = Callable[[Picture], Awaitable[bytes | None]]
+Respond = Callable[[str, bytes | None], Awaitable[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +81,56 @@ class Inbound:
         return cls(kind, text.strip())
 
 
-async def words_of(app: web.Application, inbound: Inbound) -> str:
-    """Return the words to answer: the message's own, or a picture's text through the hook."""
-    if inbound.text or inbound.picture is None:
-        return inbound.text
-    reader = app.get(PICTURE_READER)
-    return (await reader(inbound.picture)).strip() if reader is not None else ""
+async def fetch_picture(session: aiohttp.ClientSession | None, picture: Picture) -> bytes | None:
+    """Return a picture's bytes (decrypted if sealed), or None when they cannot be had."""
+    if session is None or not picture.url.startswith(("http://", "https://")):
+        return None
+    timeout = aiohttp.ClientTimeout(total=FETCH_SECONDS)
+    try:
+        async with session.get(picture.url, timeout=timeout, allow_redirects=False) as response:
+            if response.status != 200:
+                return None
+            data = await _read_capped(response.content, MAX_IMAGE_BYTES + 32)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+    return _unseal(data, picture.aes_key) if picture.aes_key and data else data
+
+
+async def _read_capped(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """Return the whole body, refusing one longer than `limit` bytes (ValueError)."""
+    data = bytearray()
+    async for chunk in content.iter_chunked(64 * 1024):
+        data += chunk
+        if len(data) > limit:
+            raise ValueError("picture too large")
+    return bytes(data)
+
+
+def _unseal(data: bytes, aes_key: str) -> bytes | None:
+    """Return a smart-bot picture decrypted: AES-256-CBC, IV the key's first 16 bytes, PKCS#7
+    padding to a multiple of 32 (接收消息 path/100719, 图片 结构体); None if it is not that."""
+    try:
+        key = base64.b64decode(aes_key + "=" * (-len(aes_key) % 4))
+        decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+        plain = decryptor.update(data) + decryptor.finalize()
+    except (ValueError, binascii.Error):
+        return None
+    pad = plain[-1] if plain else 0
+    return plain[:-pad] if 1 <= pad <= 32 else None
+
+
+async def answer_inbound(inbound: Inbound, respond: Respond, fetch: Fetch) -> str:
+    """Return `respond(words, picture bytes)` for a message with either, else its hint."""
+    if inbound.text or inbound.kind is Kind.TEXT:
+        return await respond(inbound.text, None)
+    if inbound.picture is not None and (data := await fetch(inbound.picture)) is not None:
+        return await respond(PICTURE_TEXT, data)
+    return hint(inbound)
+
+
+async def no_fetch(picture: Picture) -> None:
+    """Fetch nothing: for pictures whose address nobody signed."""
+    return
 
 
 def hint(inbound: Inbound) -> str:
@@ -91,7 +142,7 @@ _XML_KINDS = {"video": Kind.VIDEO, "shortvideo": Kind.VIDEO, "location": Kind.LO
               "file": Kind.FILE}  # fmt: skip
 
 
-def from_xml(fields: Mapping[str, str], channel: str) -> Inbound:
+def from_xml(fields: Mapping[str, str]) -> Inbound:
     """Return what a 公众号 or WeCom app XML message asks (接收普通消息; path/90239).
 
     A voice message's words are its Recognition (present when 语音识别 is on, else empty); a
@@ -106,16 +157,5 @@ def from_xml(fields: Mapping[str, str], channel: str) -> Inbound:
         parts = (fields.get(name, "").strip() for name in ("Title", "Description", "Url"))
         return Inbound.words("\n".join(part for part in parts if part), Kind.OTHER)
     if kind == "image":
-        url, media_id = fields.get("PicUrl", ""), fields.get("MediaId", "")
-        return Inbound(Kind.IMAGE, picture=Picture(channel, url=url, media_id=media_id))
+        return Inbound(Kind.IMAGE, picture=Picture(fields.get("PicUrl", "")))
     return Inbound(_XML_KINDS.get(kind, Kind.OTHER))
-
-
-async def answer_words(
-    app: web.Application, inbound: Inbound, respond: Callable[[str], Awaitable[str]]
-) -> str:
-    """Return `respond(words)` for a message with words, else its hint."""
-    words = await words_of(app, inbound)
-    if not words and inbound.kind is not Kind.TEXT:
-        return hint(inbound)
-    return await respond(words)

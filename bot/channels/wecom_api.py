@@ -200,6 +200,7 @@ class WeComAPI:
     ) -> None:
         self.agent_id = agent_id
         self._session, self._base, self._timeout = session, base.rstrip("/"), timeout
+        self.session = session  # also fetches the pictures staff send
         self._credentials = {"corpid": corp_id, "corpsecret": secret}
         token = SharedToken(redis, f"wecom:{corp_id}:{agent_id}", self._fetch_token)
         self.http = TokenedAPI(session, self._base, token, STALE_TOKEN, timeout)

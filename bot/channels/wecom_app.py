@@ -28,7 +28,14 @@ from bot.appkeys import REDIS, SERVICE
 from bot.channels.base import InboundError
 from bot.channels.callback import mount_callback
 from bot.channels.dialects import plain_text
-from bot.channels.inbound import MENU_QUESTION, Inbound, answer_words, from_xml
+from bot.channels.inbound import (
+    MENU_QUESTION,
+    Inbound,
+    Picture,
+    answer_inbound,
+    fetch_picture,
+    from_xml,
+)
 from bot.channels.wechat_crypto import (
     MALFORMED,
     REPLAY_WINDOW_SECONDS,
@@ -96,15 +103,10 @@ class WeComApp:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
 
-    def message(self, user: str, text: str, msg_id: str) -> Message:
-        """Return the one-to-one Message of a staff member's words, dated now."""
-        return Message(
-            channel=CHANNEL,
-            user=user,
-            text=text,
-            msg_id=msg_id,
-            at=datetime.fromtimestamp(self._clock(), UTC),
-        )
+    def message(self, user: str, text: str, msg_id: str, image: bytes | None = None) -> Message:
+        """Return the one-to-one Message of a staff member (with the picture sent), dated now."""
+        at = datetime.fromtimestamp(self._clock(), UTC)
+        return Message(CHANNEL, user, text, msg_id, at, image=image)
 
     def render(self, reply: Reply | None) -> str:
         """Return the reply as plain text: passive app replies cannot show markdown."""
@@ -173,19 +175,23 @@ class WeComAppCallback:
             inbound, msg_id = Inbound.words(MENU_QUESTION), event_id(user, created)
         else:
             user, msg_id = require(fields, "FromUserName", "MsgId")
-            inbound = from_xml(fields, CHANNEL)
+            inbound = from_xml(fields)
 
-        async def respond(words: str) -> str:
-            return await self._handle(app, self.channel.message(user, words, msg_id))
+        async def respond(words: str, image: bytes | None) -> str:
+            return await self._handle(app, self.channel.message(user, words, msg_id, image))
 
         async def produce() -> str:
-            work = answer_words(app, inbound, respond)
+            work = answer_inbound(inbound, respond, self._fetch)
             return await self.late.passive(work, self._pusher(user), f"{CHANNEL} msg {msg_id}")
 
         return await Deduper(app[REDIS]).once(CHANNEL, msg_id, produce) or ""
 
     async def _handle(self, app: web.Application, message: Message) -> str:
         return self.channel.render(await app[SERVICE].handle(message))
+
+    async def _fetch(self, picture: Picture) -> bytes | None:
+        """Fetch a picture a (signed, encrypted) app message points to."""
+        return await fetch_picture(self.api.session if self.api else None, picture)
 
     def _pusher(self, user: str) -> Callable[[str], Awaitable[None]]:
         async def push(text: str) -> None:

@@ -30,7 +30,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -40,6 +40,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
 from bot.appkeys import REDIS
 from bot.channels.base import InboundError
+from bot.channels.inbound import Picture, fetch_picture
 from bot.channels.wechat_crypto import (
     FORBIDDEN,
     MALFORMED,
@@ -161,7 +162,12 @@ class WeComBotCallback:
         async def finish(work: Awaitable[str], context: str) -> str:
             return await self.late.passive(work, push, context, limit=STREAM_BYTES)
 
-        return await answer(app, payload, self.channel, self.proactive, finish)
+        return await answer(app, payload, self.channel, self.proactive, finish, self._fetch)
+
+    async def _fetch(self, picture: Picture) -> bytes | None:
+        """Fetch a picture; the callback seals it with the EncodingAESKey (path/100719)."""
+        sealed = replace(picture, aes_key=picture.aes_key or self.config.aes_key)
+        return await fetch_picture(self.session, sealed)
 
 
 WECOM_BOT = web.AppKey("wecom_bot", WeComBotCallback)
@@ -204,16 +210,21 @@ def setup_wecom_bot_ws(app: web.Application, config: WeComBotWSConfig) -> None:
     async def reply(payload: dict[str, Any]) -> Outgoing:
         if required(payload, "aibotid") != config.bot_id:
             raise InboundError(403, FORBIDDEN, "message addressed to another bot")
-        body = await answer(app, payload, channel, link.gate, finish)
+        body = await answer(app, payload, channel, link.gate, finish, fetch)
         chat = payload.get("chatid") or required(payload, "from", "userid")
         return Outgoing(body, conversation_of(payload), str(chat))
 
+    async def fetch(picture: Picture) -> bytes | None:
+        return await fetch_picture(sessions[0] if sessions else None, picture)  # its own aeskey
+
     link = app[WECOM_BOT_LINK] = WeComBotLink(config, reply)
+    sessions: list[aiohttp.ClientSession] = []
 
     async def link_ctx(app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()
         link.gate = ProactiveGate(app[REDIS], RateLimiter(app[REDIS]), config.bot_id)
         async with aiohttp.ClientSession() as session:
+            sessions.append(session)
             runner = asyncio.create_task(link.run(stop, session, app[REDIS]))
             yield
             stop.set()

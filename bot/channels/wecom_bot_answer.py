@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from aiohttp import web
 
 from bot.appkeys import REDIS, SERVICE, SETTINGS
 from bot.channels.dialects import plain_text, smart_bot_markdown
-from bot.channels.inbound import Kind, hint, words_of
+from bot.channels.inbound import Fetch, answer_inbound
 from bot.channels.wecom_bot_gate import ProactiveGate
 from bot.channels.wecom_bot_inbound import (
     CHANNEL,
@@ -48,9 +49,11 @@ class WeComBot:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
 
-    def parse(self, payload: Mapping[str, Any], group: Group | None, text: str) -> Message:
-        """Return the Message saying `text` (the words read from the payload)."""
-        return self._message(payload, text, group)
+    def parse(
+        self, payload: Mapping[str, Any], group: Group | None, text: str, image: bytes | None
+    ) -> Message:
+        """Return the Message saying `text` (the words read from the payload), or its picture."""
+        return replace(self._message(payload, text, group), image=image)
 
     def parse_press(self, payload: Mapping[str, Any], group: Group | None = None) -> Message:
         """Return the Message of a card button press: the button's key as text, the card's
@@ -92,10 +95,12 @@ async def answer(
     channel: WeComBot,
     proactive: ProactiveGate | None,
     finish: Finish,
+    fetch: Fetch,
 ) -> str:
     """Return the reply body to one callback as JSON ("" for none), produced once per msgid.
 
-    `finish(work, context)` awaits a message's answer within the transport's own deadline. A
+    `finish(work, context)` awaits a message's answer within the transport's own deadline,
+    `fetch` gets a picture's bytes (sealed with the transport's key). A
     card press is answered at once: scoring it takes milliseconds, well inside the 5 s WeCom
     gives a card update.
     """
@@ -106,7 +111,7 @@ async def answer(
     if kind == "event":
         produce = _event(app, payload, channel)
     else:
-        produce = _message(app, payload, channel, finish)
+        produce = _message(app, payload, channel, finish, fetch)
     if produce is None:
         return ""
     if proactive is not None:
@@ -115,24 +120,25 @@ async def answer(
 
 
 def _message(
-    app: web.Application, payload: Mapping[str, Any], channel: WeComBot, finish: Finish
+    app: web.Application,
+    payload: Mapping[str, Any],
+    channel: WeComBot,
+    finish: Finish,
+    fetch: Fetch,
 ) -> Callable[[], Awaitable[str]]:
-    """Return the work of answering a message: its words, or a hint when it has none."""
+    """Return the work of answering a message: its words or picture, or a hint for neither."""
     msg_id, inbound = required(payload, "msgid"), inbound_of(payload)
 
     async def produce() -> str:
         reply: Reply | None = None
 
-        async def handle() -> str:
+        async def respond(words: str, image: bytes | None) -> str:
             nonlocal reply
-            words = await words_of(app, inbound)
-            if not words and inbound.kind is not Kind.TEXT:
-                return hint(inbound)
-            message = channel.parse(payload, await _group(app, payload), words)
+            message = channel.parse(payload, await _group(app, payload), words, image)
             reply = await app[SERVICE].handle(message)
             return channel.render(reply)
 
-        text = await finish(handle(), f"{CHANNEL} msg {msg_id}")
+        text = await finish(answer_inbound(inbound, respond, fetch), f"{CHANNEL} msg {msg_id}")
         return stream_body(msg_id, text, reply.choices if reply else None)
 
     return produce

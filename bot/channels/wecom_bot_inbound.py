@@ -3,8 +3,8 @@
 Text is answered as typed; a voice message carries its transcript (voice.content, "语音转换成
 文本的内容") and is answered the same way; a mixed message (图文混排) by its text items; a
 quoted message (引用) adds the quoted words after the member's own, so "@反诈助手 这是诈骗吗"
-under a forwarded SMS asks about that SMS. A picture goes to the OCR hook (bot/channels/inbound);
-a file, or a picture without readable text, gets a hint.
+under a forwarded SMS asks about that SMS. A picture is fetched, decrypted and checked like a
+screenshot (bot/channels/inbound); a file, or a picture that cannot be fetched, gets a hint.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _picture(payload: Mapping[str, Any]) -> Picture | None:
         found = next((item["image"] for item in _items(payload) if "image" in item), None)
     if not isinstance(found, dict) or not optional(found, "url"):
         return None
-    return Picture(CHANNEL, url=optional(found, "url"), aes_key=optional(found, "aeskey"))
+    return Picture(optional(found, "url"), optional(found, "aeskey"))
 
 
 def _items(message: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -19,8 +19,7 @@ from tests.support.screenshots import screenshot
 Client = TestClient[Any, Any]
 
 SCAM = (
-    "【某某银行】您的账户涉嫌洗钱已被冻结，请立即下载APP开启屏幕共享，"
-    "把资金转到安全账户配合调查。"
+    "【某某银行】您的账户涉嫌洗钱已被冻结，请立即下载APP开启屏幕共享，把资金转到安全账户配合调查。"
 )
 LEGIT = "【某某银行】您尾号1234的账户12月3日支出人民币58.00元，余额2,315.40元。"
 

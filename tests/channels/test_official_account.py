@@ -19,7 +19,7 @@ from wechatpy.messages import VoiceMessage
 
 from bot.app import create_app
 from bot.appkeys import REDIS
-from bot.channels.inbound import HINTS, PICTURE_READER, Kind, Picture
+from bot.channels.inbound import HINTS, Kind
 from bot.channels.official_account import (
     OFFICIAL_ACCOUNT,
     OfficialAccountAPI,
@@ -33,6 +33,7 @@ from bot.store import metrics
 from tests.conftest import ServiceProbe
 from tests.support.fakes import FakeOfficialAccountAPI, OfficialAccountCaller
 from tests.support.hostile import EXTERNAL_ENTITY, XML_BOMB, writes
+from tests.support.media import PNG, serve_media
 
 TOKEN = "fzOaToken2024"
 AES_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
@@ -164,7 +165,7 @@ async def test_other_messages_get_a_hint_or_an_answer(
     hints = {
         "voice": (_voice(None, "902"), HINTS[Kind.VOICE]),
         "voice (empty)": (_voice("", "903"), HINTS[Kind.VOICE]),
-        "image": ("<PicUrl><![CDATA[http://x/1.jpg]]></PicUrl><MediaId>m4</MediaId>"
+        "image": ("<PicUrl><![CDATA[http://127.0.0.1:9/1.jpg]]></PicUrl><MediaId>m4</MediaId>"
                   "<MsgId>904</MsgId>", HINTS[Kind.IMAGE]),
         "location": ("<Location_X>23.1</Location_X><Location_Y>113.3</Location_Y>"
                      "<MsgId>905</MsgId>", HINTS[Kind.LOCATION]),
@@ -194,25 +195,19 @@ async def test_menu_click_gets_the_menu_and_a_view_gets_success(
     assert await response.text() == "success"
 
 
-async def test_a_picture_reader_answers_the_text_in_a_picture(
-    aiohttp_client: Any, settings: Settings, library: Library, oa_api: FakeOfficialAccountAPI,
-    handled: ServiceProbe,
-) -> None:  # fmt: skip
-    seen: list[Picture] = []
-
-    async def read(picture: Picture) -> str:
-        seen.append(picture)
-        return "【某某银行】您的账户存在风险，请点击链接 http://x.cn 验证"
-
-    app = create_app(settings, library)
-    app[PICTURE_READER] = read
-    setup_official_account(app, config_for(oa_api, aes_key=None))
-    caller = OfficialAccountCaller(await aiohttp_client(app), TOKEN, oa_api.app_id, None, oa_api)
-    picture = "<PicUrl><![CDATA[http://x/9.jpg]]></PicUrl><MediaId>m9</MediaId><MsgId>909</MsgId>"
-    response = await caller.post(caller.message_xml(FOLLOWER, "image", picture), FOLLOWER)
-    assert caller.read_reply(await response.text())["Content"] != HINTS[Kind.IMAGE]
-    assert seen == [Picture("wechat_oa", url="http://x/9.jpg", media_id="m9")]
-    assert handled.handled[0].text.startswith("【某某银行】")
+async def test_a_safe_mode_picture_goes_to_the_screenshot_checker(
+    start: Callable[..., Any], aiohttp_server: Any, handled: ServiceProbe
+) -> None:
+    media = await serve_media(aiohttp_server, **{"sms.png": PNG})
+    picture = f"<PicUrl><![CDATA[{media.url('sms.png')}]]></PicUrl><MediaId>m9</MediaId>"
+    for safe, msg_id in ((True, "909"), (False, "910")):
+        caller = await start(safe=safe)
+        xml = caller.message_xml(FOLLOWER, "image", f"{picture}<MsgId>{msg_id}</MsgId>")
+        reply = caller.read_reply(await (await caller.post(xml, FOLLOWER)).text())
+        assert (reply["Content"] == HINTS[Kind.IMAGE]) is not safe
+    (message,) = handled.handled  # plain mode: its body is unsigned, so nothing is fetched
+    assert message.image == PNG and message.msg_id == "909"
+    assert media.hits == ["sms.png"]
 
 
 async def test_slow_answer_goes_through_customer_service(

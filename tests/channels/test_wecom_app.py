@@ -171,7 +171,8 @@ def _staff_message(caller: WeComCaller, kind: str, extra: str) -> str:
 
 async def test_messages_without_words_get_a_hint(caller: WeComCaller) -> None:
     for kind, extra, hint in (
-        ("image", "<PicUrl><![CDATA[http://x/1.jpg]]></PicUrl><MsgId>31</MsgId>", Kind.IMAGE),
+        ("image", "<PicUrl><![CDATA[http://127.0.0.1:9/1.jpg]]></PicUrl><MsgId>31</MsgId>",
+         Kind.IMAGE),
         ("voice", "<MediaId><![CDATA[m2]]></MediaId><Format>amr</Format><MsgId>32</MsgId>",
          Kind.VOICE),
         ("video", "<MediaId><![CDATA[m3]]></MediaId><MsgId>33</MsgId>", Kind.VIDEO),

@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app
+from bot.channels.inbound import HINTS, Kind
 from bot.channels.wecom_bot import (
     WECOM_BOT_LINK,
     WeComBotConfig,
@@ -20,6 +21,7 @@ from bot.library import Library
 from bot.settings import Settings
 from tests.conftest import ServiceProbe
 from tests.support.json_msg_crypt import JsonMsgCrypt
+from tests.support.media import PNG, seal, serve_media
 from tests.support.wecom_bot import (
     AES_KEY,
     BOT_ID,
@@ -75,6 +77,18 @@ async def test_voice_is_answered_like_its_transcript(
     assert reply["stream"]["finish"] is True and reply["stream"]["content"]
     (message,) = handled.handled
     assert message.text == "有人打电话说我涉嫌洗钱" and message.group is None
+
+
+async def test_a_picture_is_decrypted_for_the_screenshot_checker(
+    caller: WeComBotCaller, aiohttp_server: Any, handled: ServiceProbe
+) -> None:
+    media = await serve_media(aiohttp_server, **{"s.png": seal(PNG, AES_KEY)})
+    reply = await caller.ask(caller.body("laoli", "image", {"url": media.url("s.png")}))
+    assert reply["stream"]["content"] != HINTS[Kind.IMAGE]
+    (message,) = handled.handled
+    assert message.image == PNG  # sealed with the callback's EncodingAESKey (path/100719)
+    gone = await caller.ask(caller.body("laoli", "image", {"url": media.url("gone.png")}))
+    assert gone["stream"]["content"] == HINTS[Kind.IMAGE] and len(handled.handled) == 1
 
 
 async def test_stream_refresh_and_feedback_get_an_empty_reply(

@@ -3,6 +3,7 @@ response_url within its size, acknowledged frames, shared per-chat limits, its m
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,8 @@ from bot.channels.wecom_bot_replies import RESPONSE_BYTES, ResponseURL
 from bot.library import Library
 from bot.settings import Settings, SettingsError
 from bot.store.ratelimit import WindowFull, window
+from tests.conftest import ServiceProbe
+from tests.support.media import PNG, seal, serve_media
 from tests.support.wecom_bot import (
     BOT_ID,
     SECRET,
@@ -117,3 +120,14 @@ async def test_smart_bot_markdown_has_no_font_tags(
     body = '<font color="warning">已经转了钱？马上拨打 110。</font>'
     await client.app[WECOM_BOT_LINK].send_markdown(f"wecom-bot:{CHAT}", CHAT, body)
     assert gateway.pushes[0]["body"]["markdown"]["content"] == "**已经转了钱？马上拨打 110。**"
+
+
+async def test_a_long_connection_picture_is_opened_with_its_own_key(
+    start: Callable[..., Any], gateway: FakeWeComWS, aiohttp_server: Any, handled: ServiceProbe
+) -> None:
+    key = base64.b64encode(bytes(range(32))).decode()  # each download has its own aeskey
+    media = await serve_media(aiohttp_server, **{"p.png": seal(PNG, key)})
+    await start()
+    await gateway.deliver(gateway.image("laoli", media.url("p.png"), key))
+    await gateway.wait_for(lambda: bool(gateway.replies))
+    assert [message.image for message in handled.handled] == [PNG]

@@ -238,6 +238,13 @@ class FakeWeComWS(_Fake):
         del body["chatid"]
         return body
 
+    def image(self, user: str, url: str, aeskey: str) -> dict[str, Any]:
+        """Return a member's picture one-to-one; the long connection adds its own aeskey."""
+        body = self._body(user, "", "image", image={"url": url, "aeskey": aeskey})
+        body["chattype"] = "single"
+        del body["chatid"]
+        return body
+
     def enter_chat(self, user: str) -> dict[str, Any]:
         """Return the event of a member opening the bot's chat (接收事件 path/101027)."""
         body = self._body(user, "", "event", event={"eventtype": "enter_chat"})
