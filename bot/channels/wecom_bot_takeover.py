@@ -1,8 +1,12 @@
-"""When another client takes the smart bot's long connection over, step aside for a while.
+"""Who may hold the smart bot's long connection: one instance of ours, and none for a while
+after another client has taken it over.
+
+Among our instances exactly one holds the connection: the holder owns a Redis lease (SET NX PX),
+renews it with every heartbeat and lets it go when it stops.
 
 WeCom keeps one live long connection per bot; a new subscription pushes the old one off with a
 disconnected_event (智能机器人长连接, path/101463). If that other client is not ours (a staging
-copy, a developer's laptop running the official SDK, which reconnects within a second), an
+copy, a developer's laptop whose SDK reconnects within a second, as the official ones try), an
 immediate re-subscribe only kicks it off in turn and the two keep kicking each other, losing
 messages on both sides. So a takeover is recorded in Redis, shared by every instance: the reason,
 when, how many in a row, and until when nobody of ours may try again. The pause doubles with
@@ -20,10 +24,39 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.channels.wecom_bot_gate import bot_key
+from bot.store.owned import delete_if_equal, expire_if_equal
 
+LEASE_MS = 90_000  # three heartbeats: a dead holder frees the bot within 90 s
 TAKEOVER_PAUSE_FIRST = 600.0  # 10 minutes, then 20, 40 ... up to 6 hours
 TAKEOVER_PAUSE_MAX = 6 * 3600.0
 REASON_CHARS = 200
+
+
+def lease_key(bot_id: str) -> str:
+    """String naming the instance that holds the bot's long connection (with a TTL)."""
+    return bot_key(bot_id, "ws-lease")
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One instance's claim on the bot's long connection."""
+
+    redis: Redis
+    key: str
+    ttl_ms: int = LEASE_MS
+    token: str = ""
+
+    async def claim(self) -> bool:
+        """Take the lease if nobody holds it."""
+        return bool(await self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms))
+
+    async def renew(self) -> bool:
+        """Extend the lease; False when another instance holds it now."""
+        return await expire_if_equal(self.redis, self.key, self.token, self.ttl_ms)
+
+    async def release(self) -> None:
+        """Give the lease up, if we still hold it."""
+        await delete_if_equal(self.redis, self.key, self.token)
 
 
 def takeover_key(bot_id: str) -> str:

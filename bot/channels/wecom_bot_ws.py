@@ -35,49 +35,23 @@ from redis.exceptions import RedisError
 
 from bot.channels.dialects import smart_bot_markdown
 from bot.channels.wechat_crypto import env_value
-from bot.channels.wecom_bot_gate import ProactiveGate, bot_key
+from bot.channels.wecom_bot_gate import ProactiveGate
 from bot.channels.wecom_bot_takeover import (
+    LEASE_MS,
     TAKEOVER_PAUSE_FIRST,
+    Lease,
     clear_takeover,
+    lease_key,
     record_takeover,
     takeover_reason,
 )
 from bot.settings import SettingsError
-from bot.store.owned import delete_if_equal, expire_if_equal
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
 HEARTBEAT_SECONDS = 30.0  # the SDKs ping every 30 s
-LEASE_MS = 90_000  # three heartbeats: a dead holder frees the bot within 90 s
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # 1 s, 2 s, 4 s ... 30 s, as the official SDK does
-
-
-def lease_key(bot_id: str) -> str:
-    """String naming the instance that holds the bot's long connection (with a TTL)."""
-    return bot_key(bot_id, "ws-lease")
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """One instance's claim on the bot's long connection."""
-
-    redis: Redis
-    key: str
-    ttl_ms: int = LEASE_MS
-    token: str = ""
-
-    async def claim(self) -> bool:
-        """Take the lease if nobody holds it."""
-        return bool(await self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms))
-
-    async def renew(self) -> bool:
-        """Extend the lease; False when another instance holds it now."""
-        return await expire_if_equal(self.redis, self.key, self.token, self.ttl_ms)
-
-    async def release(self) -> None:
-        """Give the lease up, if we still hold it."""
-        await delete_if_equal(self.redis, self.key, self.token)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ from bot.channels.wecom_bot import (
 from bot.channels.wecom_bot_answer import WELCOME
 from bot.channels.wecom_bot_gate import NotAConversation, seen_key
 from bot.channels.wecom_bot_inbound import inbound_of
-from bot.channels.wecom_bot_ws import WeComBotWSConfig, lease_key
+from bot.channels.wecom_bot_takeover import lease_key
+from bot.channels.wecom_bot_ws import WeComBotWSConfig
 from bot.library import Library
 from bot.models import Group, GroupKind, Message, Reply
 from bot.service import ChatService

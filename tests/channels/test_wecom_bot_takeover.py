@@ -16,8 +16,7 @@ from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.channels.wecom_bot import WECOM_BOT_LINK
-from bot.channels.wecom_bot_takeover import read_takeover
-from bot.channels.wecom_bot_ws import lease_key
+from bot.channels.wecom_bot_takeover import lease_key, read_takeover
 from bot.library import Library
 from bot.settings import Settings
 from tests.support.wecom_bot import (
