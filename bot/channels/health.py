@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.appkeys import REDIS
 from bot.channels.wecom_bot import WECOM_BOT_LINK
@@ -23,7 +24,10 @@ async def channel_health(app: web.Application) -> dict[str, Any]:
     link = app.get(WECOM_BOT_LINK)
     if link is None:
         return {}
-    takeover = await read_takeover(app[REDIS], link.config.bot_id)
+    try:
+        takeover = await read_takeover(app[REDIS], link.config.bot_id)
+    except (RedisError, OSError):
+        return {"wecom_bot_ws": {"state": "unknown", "here": link.connected.is_set()}}
     state = "connected" if link.connected.is_set() else "standby"
     if takeover is not None and not link.connected.is_set():
         state = "taken_over"
