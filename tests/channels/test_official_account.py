@@ -201,7 +201,8 @@ async def test_a_safe_mode_picture_goes_to_the_screenshot_checker(
     media = await serve_media(aiohttp_server, **{"sms.png": PNG})
     picture = f"<PicUrl><![CDATA[{media.url('sms.png')}]]></PicUrl><MediaId>m9</MediaId>"
     for safe, msg_id in ((True, "909"), (False, "910")):
-        caller = await start(safe=safe)
+        # A first read starts the OCR worker and loads its models: allow for a loaded machine.
+        caller = await start(safe=safe, reply_deadline=60.0)
         xml = caller.message_xml(FOLLOWER, "image", f"{picture}<MsgId>{msg_id}</MsgId>")
         reply = caller.read_reply(await (await caller.post(xml, FOLLOWER)).text())
         assert (reply["Content"] == HINTS[Kind.IMAGE]) is not safe
