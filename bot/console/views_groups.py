@@ -17,8 +17,8 @@ from aiohttp.web_request import FileField
 
 from bot.appkeys import REDIS, SETTINGS
 from bot.articles import packs
-from bot.console import audit, forms
-from bot.console.auth import CURRENT_USER, render, require
+from bot.console import audit, forms, pages
+from bot.console.auth import CURRENT_USER, require
 from bot.models import Group, PushTarget
 from bot.push.outbox import group_health
 from bot.push.outbox.health import clear as clear_health
@@ -54,7 +54,7 @@ async def list_groups(request: web.Request) -> web.StreamResponse:
         pack = packs.pack_url(
             request.app[SETTINGS].base_url, await packs.owner_code(redis, user.name)
         )
-    return render(
+    return await pages.page(
         request,
         "console/groups.html.j2",
         groups=groups,
@@ -186,7 +186,7 @@ def _days(request: web.Request) -> list[date]:
 async def _group_page(request: web.Request, group: Group, error: str = "") -> web.Response:
     """Render one group: reach, health, and the edit form (robot key never shown)."""
     redis = request.app[REDIS]
-    response = render(
+    response = await pages.page(
         request,
         "console/group.html.j2",
         group=group,
@@ -205,7 +205,7 @@ async def _group_page(request: web.Request, group: Group, error: str = "") -> we
 
 
 async def _list_error(request: web.Request, error: str) -> web.Response:
-    response = render(
+    response = await pages.page(
         request,
         "console/groups.html.j2",
         groups=await _visible(request),
