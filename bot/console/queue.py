@@ -54,6 +54,8 @@ ACTION_NAMES: dict[str, str] = {
     "lesson-propose": "提交词条修改",
     "lesson-approve": "通过词条修改",
     "lesson-reject": "退回词条修改",
+    "quiz-open": "开网页答题",
+    "quiz-winners": "导出获奖名单",
 }
 LIMITS = {"title": 64, "summary": 200, "body": 4000, "comment": 500}
 

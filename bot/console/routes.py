@@ -11,6 +11,7 @@ from bot.console import (
     views_groups,
     views_lessons,
     views_queue,
+    views_share,
     views_users,
 )
 
@@ -34,6 +35,11 @@ def setup_console(app: web.Application) -> None:
     route.add_post("/console/groups/save", views_groups.save_group)
     route.add_get("/console/groups/export", views_groups.export)
     route.add_post("/console/groups/import", views_groups.import_groups)
+    route.add_get("/console/share", views_share.share_home)
+    route.add_get("/console/share/group", views_share.share_group)
+    route.add_post("/console/share/quiz", views_share.open_quiz)
+    route.add_get("/console/share/winners", views_share.winners)
+    route.add_get("/console/share/qr.png", views_share.qr_png)
     route.add_get("/console/users", views_users.users_page)
     route.add_post("/console/users", views_users.add_user)
     route.add_post("/console/users/toggle", views_users.toggle_user)

@@ -232,6 +232,11 @@ def quiz_active(group_id: str) -> str:
     return f"{PREFIX}:{{quiz-group:{group_id}}}:active"
 
 
+def page_rounds(group_id: str) -> str:
+    """List of the page rounds opened for a group, newest first (the last 20)."""
+    return f"{PREFIX}:{{quiz-group:{group_id}}}:page-rounds"
+
+
 def quiz_accuracy(day: date, dimension: str, value: str) -> str:
     """Hash of "scam:<id>:answers|correct" and "q:<id>:answers|correct" for one day."""
     return f"{PREFIX}:{{m:{day_tag(day)}}}:quiz-accuracy:{dimension}:{value}"
