@@ -50,7 +50,7 @@ class RoundPlan:
 
 
 def parse_answer(text: str) -> tuple[str, bool] | None:
-    """Return (option letter, said 对/错) for an answer like "Ａ", "选b 我猜", "对的吧"; else None."""
+    """Return (option letter, said 对/错) for an answer like "Ａ", "选b", "对的吧"; else None."""
     plain = unicodedata.normalize("NFKC", text).strip()
     found = CHOICE.match(plain.upper())
     if found:

@@ -69,7 +69,8 @@ def _groups_list(args: argparse.Namespace, settings: Settings) -> int:
         print("还没有符合条件的群。")
     for group in groups:
         print(f"{group.id}  {group.kind.label}  {group.region or '-'}  {group.name or '-'}  "
-              f"{group.members} 人  {group.target.label}  负责人：{group.owner or '-'}")  # fmt: skip
+              f"{group.members} 人  {group.target.label}  "
+              f"负责人：{group.owner or '-'}")  # fmt: skip
     return 0
 
 
@@ -83,7 +84,9 @@ def _groups_bind(args: argparse.Namespace, settings: Settings) -> int:
     except InvalidGroup as exc:
         print(f"登记失败：{_GROUP_RULES.get(exc.field, exc.reason)}。", file=sys.stderr)
         return 1
-    print(f"已登记：{group.id}  {group.kind.label}  {group.region}  推送方式：{group.target.label}")
+    print(
+        f"已登记：{group.id}  {group.kind.label}  {group.region}  推送方式：{group.target.label}"
+    )
     return 0
 
 

@@ -83,7 +83,9 @@ def _page(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _open(redis: Redis, library: Library, settings: Settings, args: argparse.Namespace) -> str:
+async def _open(
+    redis: Redis, library: Library, settings: Settings, args: argparse.Namespace
+) -> str:
     """Start a page round for the group; return the address players open."""
     group = await GroupRegistry(redis).get(args.group)
     if group is None:

@@ -27,7 +27,10 @@ async def people(redis: Redis) -> dict[str, str]:
     """Return every login's display name with its role, plus the system's own actors."""
     return {
         **SYSTEM_NAMES,
-        **{user.name: f"{user.display}（{user.role_label}）" for user in await UserStore(redis).all()},
+        **{
+            user.name: f"{user.display}（{user.role_label}）"
+            for user in await UserStore(redis).all()
+        },
     }
 
 

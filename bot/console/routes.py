@@ -24,6 +24,7 @@ def setup_console(app: web.Application) -> None:
     route.add_post("/console/logout", auth.logout)
     route.add_get("/console", views_queue.home)
     route.add_get("/console/items/new", views_queue.new_item)
+    route.add_get("/console/items/sources", views_queue.sources)
     route.add_post("/console/items", views_queue.create_item)
     route.add_get("/console/items/{id:[0-9]{1,12}}", views_queue.show_item)
     route.add_post("/console/items/{id:[0-9]{1,12}}", views_queue.save_item)

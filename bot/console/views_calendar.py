@@ -57,4 +57,6 @@ async def calendar(request: web.Request) -> web.StreamResponse:
             day.append(Entry(fire.at, fire.campaign.title, "campaign", "常规推送", ""))
     days = [(start + timedelta(days=n)).date() for n in range(DAYS)]
     entries = {day: sorted(by_day[day], key=lambda e: e.at) for day in days}
-    return await pages.page(request, "console/calendar.html.j2", days=days, entries=entries, error=error)
+    return await pages.page(
+        request, "console/calendar.html.j2", days=days, entries=entries, error=error
+    )

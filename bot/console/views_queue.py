@@ -11,7 +11,7 @@ from bot.articles.links import article_url, code_for
 from bot.articles.markdown import to_html
 from bot.articles.render import render_push
 from bot.channels.plain import markdown_to_text
-from bot.console import audit, forms, pages, sending
+from bot.console import audit, forms, notify, pages, sending, views_sources
 from bot.console.auth import CURRENT_USER, require
 from bot.console.queue import RECEIPTS, STATES, STYLES, TRANSITIONS, Item, Queue, QueueError
 from bot.models import Group, GroupKind, PushTarget
@@ -48,8 +48,20 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 @require(*WRITERS)
 async def new_item(request: web.Request) -> web.StreamResponse:
-    """Show an empty content form."""
-    return await _form(request, Item("", "", "", ""))
+    """Show the content form: empty, or filled from ?from= (a bundled article, an old item)."""
+    source = request.query.get("from", "")
+    if not source:
+        return await _form(request, Item("", "", "", ""))
+    draft = await views_sources.starting_draft(request, source[:200])
+    if draft is None:
+        raise web.HTTPNotFound()
+    return await _form(request, draft)
+
+
+@require(*WRITERS)
+async def sources(request: web.Request) -> web.StreamResponse:
+    """List what a new item can start from."""
+    return await views_sources.sources_page(request)
 
 
 @require(*WRITERS)
@@ -156,6 +168,8 @@ async def act(request: web.Request) -> web.StreamResponse:
         moved = await queue.move(item, action, user.name, comment)
         if action == "approve" and moved.send_at:
             moved = await queue.move(moved, "schedule", user.name)
+        if action == "submit":
+            await notify.tell_reviewers(request.app, moved, user.display)
         if moved.state == "sent":
             library, timezone = request.app[LIBRARY], request.app[SETTINGS].timezone
             await sending.complete(redis, library, timezone, moved, user.name)

@@ -22,8 +22,13 @@ from bot.console.auth import CURRENT_USER, require
 from bot.console.views_groups import visible_group, visible_groups
 from bot.models import Group
 from bot.quiz import export
-from bot.quiz.pages import MAX_HOURS, MAX_PAGE_QUESTIONS, PageRoundError, open_page_round
-from bot.quiz.pages import recent_rounds
+from bot.quiz.pages import (
+    MAX_HOURS,
+    MAX_PAGE_QUESTIONS,
+    PageRoundError,
+    open_page_round,
+    recent_rounds,
+)
 from bot.quiz.rounds import QuizRounds
 from bot.store.groups import GroupRegistry
 from bot.store.reach import Measure
