@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.articles import images
 from bot.console import (
     auth,
     sending,
     views_calendar,
     views_groups,
+    views_images,
     views_lessons,
     views_queue,
     views_share,
@@ -29,6 +31,9 @@ def setup_console(app: web.Application) -> None:
     route.add_get("/console/items/{id:[0-9]{1,12}}", views_queue.show_item)
     route.add_post("/console/items/{id:[0-9]{1,12}}", views_queue.save_item)
     route.add_get("/console/items/{id:[0-9]{1,12}}/edit", views_queue.edit_form)
+    route.add_post("/console/items/{id:[0-9]{1,12}}/images", views_images.attach)
+    route.add_post("/console/items/{id:[0-9]{1,12}}/images/remove", views_images.detach)
+    route.add_get(f"/img/{{image:{images.ID_PATTERN}}}.jpg", views_images.serve)
     route.add_post("/console/items/{id:[0-9]{1,12}}/{action:[a-z]{1,20}}", views_queue.act)
     route.add_get("/console/calendar", views_calendar.calendar)
     route.add_get("/console/groups", views_groups.list_groups)

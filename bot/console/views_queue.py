@@ -141,7 +141,8 @@ async def save_item(request: web.Request) -> web.StreamResponse:
     except forms.FormError as exc:
         return await _form(request, current, str(exc))
     try:
-        await Queue(request.app[REDIS]).edit(current, changes, request[CURRENT_USER].name)
+        kept = replace(changes, images=current.images)  # pictures change on their own form
+        await Queue(request.app[REDIS]).edit(current, kept, request[CURRENT_USER].name)
     except QueueError as exc:
         return await _form(request, replace(changes, id=current.id), str(exc))
     raise web.HTTPFound(f"/console/items/{current.id}")

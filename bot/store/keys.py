@@ -275,6 +275,11 @@ def console_failures(scope: str, who: str) -> str:
     return f"{PREFIX}:{{login:{scope}:{who}}}:failures"
 
 
+def console_image(image_id: str) -> str:
+    """A picture attached to console items: base64 of a JPEG, named by its content hash."""
+    return f"{PREFIX}:{{console}}:image:{image_id}"
+
+
 def console_history(item_id: str) -> str:
     """List of every saved version of a queue item, oldest first."""
     return f"{PREFIX}:{{console}}:history:{item_id}"
