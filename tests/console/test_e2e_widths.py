@@ -6,7 +6,10 @@ page may scroll sideways and table rows are labelled cards; screenshots go to te
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 from playwright.async_api import Page, expect
 from redis.asyncio import Redis
 
@@ -29,6 +32,12 @@ OFFICER_PAGES = [
     ("/console/dashboard", ""),
     ("/console/report", ""),
 ]
+
+
+def _poster() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1600, 900), (18, 53, 91)).save(out, "PNG")
+    return out.getvalue()
 
 
 async def _check(page: Page, width: str, name: str) -> None:
@@ -68,6 +77,10 @@ async def test_officer_reviewer_and_forwarder_pages(
     await page.click("text=保存草稿")
     await expect(page.locator(".state")).to_have_text("草稿")
     await expect(page.locator("dl.facts")).to_contain_text("2030年01月02日 10:30")
+    poster = {"name": "poster.png", "mimeType": "image/png", "buffer": _poster()}
+    await page.set_input_files("#image-upload", files=[poster])
+    await expect(page.locator(".thumbs img")).to_have_count(1)
+    await _check(page, width, "item-draft-picture")
     await page.click("button:has-text('提交审核')")
     await expect(page.locator(".next")).to_contain_text("等待审核人审核")
     await _check(page, width, "item-review")
