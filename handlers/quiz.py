@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.answers.matcher import KnowledgeBase
 from bot.filters import bare, text_is
 from bot.models import ACK_INTENT, GroupKind, Message, Reply
-from bot.quiz import messages, stats
+from bot.quiz import affirm, messages, stats
 from bot.quiz.closing import close_round
 from bot.quiz.model import Outcome, RoundBusy
 from bot.quiz.rounds import DEFAULT_SECONDS, QuizRounds, now_ms, parse_audience
@@ -32,8 +32,6 @@ MIN_SECONDS, MAX_SECONDS = 10, 600
 START = re.compile(r"^(?:开始)?答题(?:\s*[:：]\s*|\s+|$)(.*)$", re.S)
 _AFTER = r"(?=$|[\s,.!?;:、。~…)\]])"
 CHOICE = re.compile(rf"^(?:我?选(?:择)?|答案是?)?\s*([A-D]){_AFTER}")
-TRUE_FALSE = re.compile(rf"^(对|错|√|×|✓|✔|✗|✘|正确|错误){_AFTER}")
-TRUE_WORDS = frozenset("对√✓✔") | {"正确"}
 NEXT_WORDS, END_WORDS = ("下一题",), ("结束答题", "停止答题")
 
 
@@ -52,15 +50,13 @@ class RoundPlan:
 
 
 def parse_answer(text: str) -> tuple[str, bool] | None:
-    """Return (option letter, said 对/错) for an answer like "Ａ", "选b 我猜", "√"; else None."""
+    """Return (option letter, said 对/错) for an answer like "Ａ", "选b", "对的吧"; else None."""
     plain = unicodedata.normalize("NFKC", text).strip()
     found = CHOICE.match(plain.upper())
     if found:
         return found.group(1), False
-    found = TRUE_FALSE.match(plain)
-    if found:
-        return ("A" if found.group(1) in TRUE_WORDS else "B"), True
-    return None
+    said = affirm.true_false(plain)
+    return None if said is None else (("A" if said else "B"), True)
 
 
 def parse_plan(words: list[str], kb: KnowledgeBase, default_audience: str | None) -> RoundPlan:

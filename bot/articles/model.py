@@ -31,3 +31,4 @@ class Article:
     scams: tuple[str, ...] = ()
     receipt: ReceiptKind = "none"
     date: date | None = None
+    images: tuple[str, ...] = ()  # ids in bot.articles.images; the first is the news cover

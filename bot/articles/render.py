@@ -27,6 +27,7 @@ class PushPayload:
     description: str
     url: str
     style: PushStyle = "markdown"
+    cover: str = ""  # the public address of the news card's picture
 
 
 def receipt_hint(article: Article, group: Group) -> str:

@@ -74,6 +74,7 @@ def _encode(article: Article) -> str:
             "scams": list(article.scams),
             "receipt": article.receipt,
             "date": article.date.isoformat() if article.date else None,
+            "images": list(article.images),
         },
         ensure_ascii=False,
     )
@@ -91,4 +92,5 @@ def _decode(stored: str) -> Article:
         scams=tuple(data["scams"]),
         receipt=data["receipt"],
         date=date.fromisoformat(data["date"]) if data["date"] else None,
+        images=tuple(data.get("images", ())),
     )

@@ -7,7 +7,7 @@ import sys
 
 from bot.cli import groups_io
 from bot.cli.common import Commands, with_redis
-from bot.models import Group, GroupKind
+from bot.models import Group, GroupKind, PushTarget
 from bot.settings import Settings
 from bot.store.groups import GroupRegistry, InvalidGroup, parse_kind
 
@@ -26,6 +26,13 @@ def add_parser(commands: Commands) -> None:
     bind.add_argument("region", help="地区路径，如 城关镇/实验小学/三年级2班")
     bind.add_argument("--name", default="", help="群名称")
     bind.add_argument("--members", type=int, default=0, help="群成员人数（用于算覆盖率）")
+    bind.add_argument(
+        "--target",
+        type=_target,
+        default="none",
+        help="推送方式：sim、robot、wecom-bot、forward 或 none（默认 none：不会收到推送）",
+    )
+    bind.add_argument("--owner", default="", help="负责人的控制台用户名（老师、网格员）")
     bind.set_defaults(run=_groups_bind)
     unbind = actions.add_parser("unbind", help="取消一个群的登记")
     unbind.add_argument("id", help="群编号")
@@ -48,24 +55,38 @@ def _kind(word: str) -> GroupKind:
     return kind
 
 
+def _target(word: str) -> PushTarget:
+    for target in PushTarget:
+        if word in (target.value or "none", target.label):
+            return target
+    choices = "、".join(t.value or "none" for t in PushTarget)
+    raise argparse.ArgumentTypeError(f"没有“{word}”这种推送方式，可选：{choices}")
+
+
 def _groups_list(args: argparse.Namespace, settings: Settings) -> int:
     groups = with_redis(settings, lambda redis: GroupRegistry(redis).find(args.kind, args.region))
     if not groups:
         print("还没有符合条件的群。")
     for group in groups:
         print(f"{group.id}  {group.kind.label}  {group.region or '-'}  {group.name or '-'}  "
-              f"{group.members} 人")  # fmt: skip
+              f"{group.members} 人  {group.target.label}  "
+              f"负责人：{group.owner or '-'}")  # fmt: skip
     return 0
 
 
 def _groups_bind(args: argparse.Namespace, settings: Settings) -> int:
-    group = Group(args.id, args.name.strip(), args.kind, args.region.strip("/"), args.members)
+    group = Group(
+        args.id, args.name.strip(), args.kind, args.region.strip("/"), args.members,
+        owner=args.owner.strip(), target=args.target,
+    )  # fmt: skip
     try:
         with_redis(settings, lambda redis: GroupRegistry(redis).put(group))
     except InvalidGroup as exc:
         print(f"登记失败：{_GROUP_RULES.get(exc.field, exc.reason)}。", file=sys.stderr)
         return 1
-    print(f"已登记：{group.id}  {group.kind.label}  {group.region}")
+    print(
+        f"已登记：{group.id}  {group.kind.label}  {group.region}  推送方式：{group.target.label}"
+    )
     return 0
 
 

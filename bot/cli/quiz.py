@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 from pathlib import Path
 
@@ -13,11 +12,12 @@ from bot.articles import links
 from bot.cli.common import Commands, with_redis
 from bot.library import Library, load_library
 from bot.quiz import export
-from bot.quiz.rounds import QuizRounds, parse_audience
+from bot.quiz.pages import PageRoundError, open_page_round
+from bot.quiz.rounds import QuizRounds
 from bot.settings import Settings
 from bot.store.groups import GroupRegistry
 
-MAX_TOP, MAX_PAGE_QUESTIONS, MAX_HOURS = 500, 20, 24 * 14
+MAX_TOP = 500
 
 
 class BadArguments(ValueError):
@@ -74,35 +74,25 @@ def _winners(args: argparse.Namespace, settings: Settings) -> int:
 def _page(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
-        if not 1 <= args.count <= MAX_PAGE_QUESTIONS:
-            raise BadArguments(f"--count 要在 1 到 {MAX_PAGE_QUESTIONS} 之间。")
-        if not 1 <= args.hours <= MAX_HOURS:
-            raise BadArguments(f"--hours 要在 1 到 {MAX_HOURS} 之间。")
         library = load_library(settings.content_dir)
-        url = with_redis(settings, lambda redis: open_page_round(redis, library, settings, args))
-    except BadArguments as exc:
+        url = with_redis(settings, lambda redis: _open(redis, library, settings, args))
+    except (BadArguments, PageRoundError) as exc:
         print(exc, file=sys.stderr)
         return 2
     print(f"网页答题已开放 {args.hours} 小时，请把这个链接发到群里：{url}")
     return 0
 
 
-async def open_page_round(
+async def _open(
     redis: Redis, library: Library, settings: Settings, args: argparse.Namespace
 ) -> str:
     """Start a page round for the group; return the address players open."""
     group = await GroupRegistry(redis).get(args.group)
     if group is None:
         raise BadArguments(f"没有登记过这个群：{args.group}")
-    audience = parse_audience(args.audience) if args.audience else group.kind.value
-    if args.audience and audience is None:
-        raise BadArguments(f"不认识“{args.audience}”这个对象，可以写 家长、老年人、员工 等。")
-    questions = library.quiz.pick(args.count, audience=audience, rng=random.Random())
-    if not questions:
-        raise BadArguments("题库里没有适合这个群的题目。")
-    rounds = QuizRounds(redis, library.quiz)
-    round_ = await rounds.start(
-        group, questions, organiser="cli", mode="page", open_ms=args.hours * 3600 * 1000
-    )
+    round_ = await open_page_round(
+        redis, library, group, count=args.count, hours=args.hours,
+        audience_word=args.audience or "", organiser="cli",
+    )  # fmt: skip
     code = await links.code_for(redis, group.id)
     return f"{settings.base_url}/quiz/{round_.id}?g={code}"

@@ -15,6 +15,12 @@ from bot.models import GroupKind
 FormValues = MultiDictProxy[str | bytes | bytearray | FileField]
 KIND_CHOICES = [kind for kind in GroupKind if kind is not GroupKind.UNBOUND]
 _SPLIT = re.compile(r"[\s,，、;；]+")
+DATE_TIME_FORMAT = "%Y年%m月%d日 %H:%M"
+DATE_TIME_EXAMPLE = "2026年12月03日 10:30"
+_DATE_TIME = re.compile(
+    r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*[日号]?\s*[T\s]?\s*"
+    r"(\d{1,2})\s*[:：时点]\s*(\d{1,2})\s*分?"
+)
 
 
 class FormError(ValueError):
@@ -38,14 +44,19 @@ def words(form: FormValues, name: str) -> tuple[str, ...]:
 
 
 def send_time(value: str, timezone: str) -> str:
-    """Turn a datetime-local value ("2026-11-24T10:30") into an ISO time in `timezone`."""
+    """Turn a Chinese date and time ("2026年11月24日 10:30", "2026-11-24 10:30") into an ISO
+    time in `timezone`; the form never depends on the browser's locale."""
     if not value:
         return ""
+    found = _DATE_TIME.fullmatch(value.strip())
+    if found is None:
+        raise FormError(f"发送时间格式不对，请按“{DATE_TIME_EXAMPLE}”填写。")
+    year, month, day, hour, minute = (int(part) for part in found.groups())
     try:
-        local = datetime.strptime(value, "%Y-%m-%dT%H:%M")
+        local = datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(timezone))
     except ValueError:
-        raise FormError("发送时间格式不对，请用日期时间选择框填写。") from None
-    return local.replace(tzinfo=ZoneInfo(timezone)).isoformat()
+        raise FormError(f"没有“{value.strip()}”这个时间，请检查年月日和时分。") from None
+    return local.isoformat()
 
 
 def item(form: FormValues, timezone: str) -> Item:
@@ -70,7 +81,7 @@ def item(form: FormValues, timezone: str) -> Item:
 
 
 def local_input(iso: str, timezone: str) -> str:
-    """Return a stored ISO time as a datetime-local value in `timezone` ("" stays "")."""
+    """Return a stored ISO time in the form's Chinese format in `timezone` ("" stays "")."""
     if not iso:
         return ""
-    return datetime.fromisoformat(iso).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M")
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(timezone)).strftime(DATE_TIME_FORMAT)

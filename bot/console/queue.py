@@ -54,6 +54,10 @@ ACTION_NAMES: dict[str, str] = {
     "lesson-propose": "提交词条修改",
     "lesson-approve": "通过词条修改",
     "lesson-reject": "退回词条修改",
+    "image-add": "添加图片",
+    "image-remove": "删除图片",
+    "quiz-open": "开网页答题",
+    "quiz-winners": "导出获奖名单",
 }
 LIMITS = {"title": 64, "summary": 200, "body": 4000, "comment": 500}
 
@@ -127,6 +131,7 @@ class Item:
     updated_at: str = ""
     comment: str = ""
     sent_groups: int = 0
+    images: tuple[str, ...] = ()
 
     @property
     def state_label(self) -> str:
@@ -284,6 +289,7 @@ def decode(raw: str) -> Item:
     """Return the item stored as `raw`."""
     fields = json.loads(raw)
     audience = fields.pop("audience")
+    fields["images"] = tuple(fields.get("images", ()))
     return Item(
         audience=Audience(
             kinds=tuple(audience["kinds"]),

@@ -62,6 +62,7 @@ def article(item: Item, timezone: str) -> Article:
         audiences=item.audience.kinds or ("all",),
         receipt=item.receipt,  # type: ignore[arg-type]
         date=datetime.now(ZoneInfo(timezone)).date(),
+        images=item.images,
     )
 
 

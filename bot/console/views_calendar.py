@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.appkeys import REDIS, SETTINGS
-from bot.console.auth import render, require
+from bot.console import pages
+from bot.console.auth import require
 from bot.console.queue import Queue
 from bot.push.campaigns import load_campaigns
 from bot.push.fire_times import upcoming
@@ -56,4 +57,6 @@ async def calendar(request: web.Request) -> web.StreamResponse:
             day.append(Entry(fire.at, fire.campaign.title, "campaign", "常规推送", ""))
     days = [(start + timedelta(days=n)).date() for n in range(DAYS)]
     entries = {day: sorted(by_day[day], key=lambda e: e.at) for day in days}
-    return render(request, "console/calendar.html.j2", days=days, entries=entries, error=error)
+    return await pages.page(
+        request, "console/calendar.html.j2", days=days, entries=entries, error=error
+    )

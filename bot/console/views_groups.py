@@ -17,8 +17,8 @@ from aiohttp.web_request import FileField
 
 from bot.appkeys import REDIS, SETTINGS
 from bot.articles import packs
-from bot.console import audit, forms
-from bot.console.auth import CURRENT_USER, render, require
+from bot.console import audit, forms, pages
+from bot.console.auth import CURRENT_USER, require
 from bot.models import Group, PushTarget
 from bot.push.outbox import group_health
 from bot.push.outbox.health import clear as clear_health
@@ -38,7 +38,7 @@ async def list_groups(request: web.Request) -> web.StreamResponse:
     redis, user = request.app[REDIS], request[CURRENT_USER]
     query = request.query
     health = await group_health(redis)
-    groups = await _visible(request)
+    groups = await visible_groups(request)
     kind = parse_kind(query.get("kind", "")) if query.get("kind") else None
     groups = [
         g
@@ -54,7 +54,7 @@ async def list_groups(request: web.Request) -> web.StreamResponse:
         pack = packs.pack_url(
             request.app[SETTINGS].base_url, await packs.owner_code(redis, user.name)
         )
-    return render(
+    return await pages.page(
         request,
         "console/groups.html.j2",
         groups=groups,
@@ -71,13 +71,13 @@ async def list_groups(request: web.Request) -> web.StreamResponse:
 @require()
 async def show_group(request: web.Request) -> web.StreamResponse:
     """Show one group with its reach over the last 30 days, and the edit form for editors."""
-    return await _group_page(request, await _group(request))
+    return await _group_page(request, await visible_group(request))
 
 
 @require(*EDITORS)
 async def save_group(request: web.Request) -> web.StreamResponse:
     """Save a group's fields; a new robot key replaces the old one and clears the broken flag."""
-    group = await _group(request)
+    group = await visible_group(request)
     redis, registry = request.app[REDIS], GroupRegistry(request.app[REDIS])
     form = await request.post()
     try:
@@ -161,7 +161,7 @@ async def import_groups(request: web.Request) -> web.StreamResponse:
 _FIELD_NAMES = {"name": "群名", "region": "地区", "owner": "负责人", "robot_key": "机器人密钥"}
 
 
-async def _visible(request: web.Request) -> list[Group]:
+async def visible_groups(request: web.Request) -> list[Group]:
     user = request[CURRENT_USER]
     registry = GroupRegistry(request.app[REDIS])
     if user.role == "forwarder":
@@ -169,7 +169,7 @@ async def _visible(request: web.Request) -> list[Group]:
     return await registry.all()
 
 
-async def _group(request: web.Request) -> Group:
+async def visible_group(request: web.Request) -> Group:
     """Return the group named in the query, or 404 when missing or not the forwarder's own."""
     group = await GroupRegistry(request.app[REDIS]).get(request.query.get("id", ""))
     user = request[CURRENT_USER]
@@ -186,7 +186,7 @@ def _days(request: web.Request) -> list[date]:
 async def _group_page(request: web.Request, group: Group, error: str = "") -> web.Response:
     """Render one group: reach, health, and the edit form (robot key never shown)."""
     redis = request.app[REDIS]
-    response = render(
+    response = await pages.page(
         request,
         "console/group.html.j2",
         group=group,
@@ -205,10 +205,10 @@ async def _group_page(request: web.Request, group: Group, error: str = "") -> we
 
 
 async def _list_error(request: web.Request, error: str) -> web.Response:
-    response = render(
+    response = await pages.page(
         request,
         "console/groups.html.j2",
-        groups=await _visible(request),
+        groups=await visible_groups(request),
         health=await group_health(request.app[REDIS]),
         kinds=forms.KIND_CHOICES,
         targets=TARGETS,

@@ -11,8 +11,8 @@ from bot.articles.links import article_url, code_for
 from bot.articles.markdown import to_html
 from bot.articles.render import render_push
 from bot.channels.plain import markdown_to_text
-from bot.console import audit, forms, sending
-from bot.console.auth import CURRENT_USER, render, require
+from bot.console import audit, forms, notify, pages, sending, views_sources
+from bot.console.auth import CURRENT_USER, require
 from bot.console.queue import RECEIPTS, STATES, STYLES, TRANSITIONS, Item, Queue, QueueError
 from bot.models import Group, GroupKind, PushTarget
 
@@ -41,13 +41,27 @@ async def home(request: web.Request) -> web.StreamResponse:
     state = request.query.get("state", "")
     if state in STATES:
         items = [i for i in items if i.state == state]
-    return render(request, "console/queue.html.j2", items=items, states=STATES, state=state)
+    return await pages.page(
+        request, "console/queue.html.j2", items=items, states=STATES, state=state
+    )
 
 
 @require(*WRITERS)
 async def new_item(request: web.Request) -> web.StreamResponse:
-    """Show an empty content form."""
-    return _form(request, Item("", "", "", ""))
+    """Show the content form: empty, or filled from ?from= (a bundled article, an old item)."""
+    source = request.query.get("from", "")
+    if not source:
+        return await _form(request, Item("", "", "", ""))
+    draft = await views_sources.starting_draft(request, source[:200])
+    if draft is None:
+        raise web.HTTPNotFound()
+    return await _form(request, draft)
+
+
+@require(*WRITERS)
+async def sources(request: web.Request) -> web.StreamResponse:
+    """List what a new item can start from."""
+    return await views_sources.sources_page(request)
 
 
 @require(*WRITERS)
@@ -56,11 +70,11 @@ async def create_item(request: web.Request) -> web.StreamResponse:
     try:
         draft = forms.item(await request.post(), request.app[SETTINGS].timezone)
     except forms.FormError as exc:
-        return _form(request, Item("", "", "", ""), str(exc))
+        return await _form(request, Item("", "", "", ""), str(exc))
     try:
         created = await Queue(request.app[REDIS]).create(draft, request[CURRENT_USER].name)
     except QueueError as exc:
-        return _form(request, draft, str(exc))
+        return await _form(request, draft, str(exc))
     raise web.HTTPFound(f"/console/items/{created.id}")
 
 
@@ -71,9 +85,10 @@ async def show_item(request: web.Request) -> web.StreamResponse:
 
 
 async def _show(
-    request: web.Request, item: Item, error: str = "", status: int = 200
+    request: web.Request, item: Item, error: str = "", status: int = 200, confirm: str = ""
 ) -> web.Response:
-    """Render the item page; `error` explains a refused action (nothing was changed)."""
+    """Render the item page; `error` explains a refused action (nothing was changed);
+    `confirm` names a send action waiting for the user's confirmation."""
     redis = request.app[REDIS]
     timezone = request.app[SETTINGS].timezone
     groups = await sending.recipients(redis, item)
@@ -86,7 +101,8 @@ async def _show(
             code = await code_for(redis, group.id)
             links.append((group, article_url("", item.article_id, code)))
     is_admin = request[CURRENT_USER].role == "admin"
-    response = render(
+    entries = await audit.recent(redis, 500, item.article_id) if is_admin else []
+    response = await pages.page(
         request,
         "console/item.html.j2",
         item=item,
@@ -96,11 +112,14 @@ async def _show(
         article_html=to_html(item.body),
         chat_text=markdown_to_text(push.markdown),
         history=await Queue(redis).history(item.id),
-        audit=await audit.recent(redis, 500, item.article_id) if is_admin else [],
+        audit=entries,
         actions=_actions(request, item),
+        next_step=pages.next_step(item, request[CURRENT_USER]),
+        audience_line=pages.audience_line(groups),
+        confirm=confirm,
         styles=STYLES,
         receipts=RECEIPTS,
-        send_at=forms.local_input(item.send_at, timezone).replace("T", " "),
+        send_at=forms.local_input(item.send_at, timezone),
         error=error,
     )
     response.set_status(status)
@@ -110,7 +129,7 @@ async def _show(
 @require(*WRITERS)
 async def edit_form(request: web.Request) -> web.StreamResponse:
     """Show the form for a draft or rejected item."""
-    return _form(request, await _item(request))
+    return await _form(request, await _item(request))
 
 
 @require(*WRITERS)
@@ -120,11 +139,12 @@ async def save_item(request: web.Request) -> web.StreamResponse:
     try:
         changes = forms.item(await request.post(), request.app[SETTINGS].timezone)
     except forms.FormError as exc:
-        return _form(request, current, str(exc))
+        return await _form(request, current, str(exc))
     try:
-        await Queue(request.app[REDIS]).edit(current, changes, request[CURRENT_USER].name)
+        kept = replace(changes, images=current.images)  # pictures change on their own form
+        await Queue(request.app[REDIS]).edit(current, kept, request[CURRENT_USER].name)
     except QueueError as exc:
-        return _form(request, replace(changes, id=current.id), str(exc))
+        return await _form(request, replace(changes, id=current.id), str(exc))
     raise web.HTTPFound(f"/console/items/{current.id}")
 
 
@@ -139,19 +159,29 @@ async def act(request: web.Request) -> web.StreamResponse:
     if not _permitted(request, item, action):
         return await _show(request, item, "你的账号不能对这条内容做这个操作。", 403)
     redis, queue = request.app[REDIS], Queue(request.app[REDIS])
+    form = await request.post()
     try:
-        comment = forms.text(await request.post(), "comment", 500)
+        comment = forms.text(form, "comment", 500)
         if TRANSITIONS[action][1] == "sent" and not await sending.recipients(redis, item):
             raise QueueError("现在没有符合发送对象的群（或这些群没有设置推送方式），没有发送。")
+        if action in _actions(request, item) and _needs_confirmation(action, form):
+            return await _show(request, item, confirm=action)
         moved = await queue.move(item, action, user.name, comment)
         if action == "approve" and moved.send_at:
             moved = await queue.move(moved, "schedule", user.name)
+        if action == "submit":
+            await notify.tell_reviewers(request.app, moved, user.display)
         if moved.state == "sent":
             library, timezone = request.app[LIBRARY], request.app[SETTINGS].timezone
             await sending.complete(redis, library, timezone, moved, user.name)
     except (forms.FormError, QueueError) as exc:
         return await _show(request, await _item(request), str(exc), 409)
     raise web.HTTPFound(f"/console/items/{item.id}")
+
+
+def _needs_confirmation(action: str, form: forms.FormValues) -> bool:
+    """Return True for a send not yet confirmed: sends go out only after the audience is shown."""
+    return TRANSITIONS[action][1] == "sent" and form.get("confirmed") != "1"
 
 
 def _permitted(request: web.Request, item: Item, action: str) -> bool:
@@ -182,8 +212,8 @@ async def _item(request: web.Request) -> Item:
     return item
 
 
-def _form(request: web.Request, item: Item, error: str = "") -> web.Response:
-    response = render(
+async def _form(request: web.Request, item: Item, error: str = "") -> web.Response:
+    response = await pages.page(
         request,
         "console/item_form.html.j2",
         item=item,
@@ -191,6 +221,7 @@ def _form(request: web.Request, item: Item, error: str = "") -> web.Response:
         styles=STYLES,
         receipts=RECEIPTS,
         send_at=forms.local_input(item.send_at, request.app[SETTINGS].timezone),
+        date_example=forms.DATE_TIME_EXAMPLE,
         error=error,
     )
     if error:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.appkeys import REDIS
-from bot.console import audit, forms
-from bot.console.auth import CURRENT_USER, render, require
+from bot.console import audit, forms, pages
+from bot.console.auth import CURRENT_USER, require
+from bot.console.queue import Queue
 from bot.console.users import ROLES, UserError, UserStore
+
+# The new-account form offers roles from the least privilege up, preselecting the least.
+LEAST_PRIVILEGE_FIRST = ("forwarder", "reviewer", "officer", "admin")
 
 
 @require("admin")
@@ -55,11 +59,12 @@ async def toggle_user(request: web.Request) -> web.StreamResponse:
 
 async def _page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
     redis = request.app[REDIS]
-    response = render(
+    response = await pages.page(
         request,
         "console/users.html.j2",
+        subjects=await pages.subjects(redis, await Queue(redis).all()),
         users=await UserStore(redis).all(),
-        roles=ROLES,
+        roles={code: ROLES[code] for code in LEAST_PRIVILEGE_FIRST},
         entries=await audit.recent(redis, 200),
         error=error,
     )

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from bot.articles import links, packs, receipts
+from bot.articles import images, links, packs, receipts
 from bot.articles.render import PushPayload, render_push
 from bot.articles.store import ArticleStore
 from bot.channels.wecom_bot_gate import GROUP_PREFIX, NotAConversation
@@ -140,7 +140,8 @@ class Senders:
             raise Park(f"找不到要推送的文章“{delivery.item_id}”，可能已被删除。")
         code = await links.code_for(self.redis, group.id)
         url = links.article_url(self.base_url, delivery.item_id, code)
-        return render_push(article, group, url, delivery.style)
+        cover = images.url(self.base_url, article.images[0]) if article.images else ""
+        return replace(render_push(article, group, url, delivery.style), cover=cover)
 
     async def _forward(self, delivery: Delivery, group: Group) -> Sent:
         """Put the article in the owner's forward pack for today; nothing is sent."""
@@ -161,7 +162,7 @@ class Senders:
             raise Broken("该群还没有登记群机器人的 Webhook 地址。")
         try:
             if payload.style == "news" and payload.url:
-                card = Article(payload.title, payload.url, payload.description)
+                card = Article(payload.title, payload.url, payload.description, payload.cover)
                 await self.robot.send_news(key, [card])
             elif payload.style == "text":
                 await self.robot.send_text(key, payload.text, skip=skip)

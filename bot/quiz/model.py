@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Literal
 
@@ -50,6 +51,11 @@ class Round:
     def open(self) -> bool:
         """Return True while answers are taken."""
         return self.state == "open"
+
+    @property
+    def deadline_at(self) -> datetime:
+        """Return the deadline as an aware UTC time."""
+        return datetime.fromtimestamp(self.deadline_ms / 1000, UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,6 +232,11 @@ def quiz_active(group_id: str) -> str:
     return f"{PREFIX}:{{quiz-group:{group_id}}}:active"
 
 
+def page_rounds(group_id: str) -> str:
+    """List of the page rounds opened for a group, newest first (the last 20)."""
+    return f"{PREFIX}:{{quiz-group:{group_id}}}:page-rounds"
+
+
 def quiz_accuracy(day: date, dimension: str, value: str) -> str:
     """Hash of "scam:<id>:answers|correct" and "q:<id>:answers|correct" for one day."""
     return f"{PREFIX}:{{m:{day_tag(day)}}}:quiz-accuracy:{dimension}:{value}"
@@ -268,6 +273,11 @@ def console_session(token_hash: str) -> str:
 def console_failures(scope: str, who: str) -> str:
     """Counter of failed logins for a user name or a client address, expiring with the lock."""
     return f"{PREFIX}:{{login:{scope}:{who}}}:failures"
+
+
+def console_image(image_id: str) -> str:
+    """A picture attached to console items: base64 of a JPEG, named by its content hash."""
+    return f"{PREFIX}:{{console}}:image:{image_id}"
 
 
 def console_history(item_id: str) -> str:

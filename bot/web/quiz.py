@@ -113,6 +113,7 @@ async def _round_page(
     board = await rounds.leaderboard(round_.id) if not round_.open else []
     answered = any(choice is not None for choice in chosen)
     token = await _issue(request, f"quiz:{round_.id}", player) if round_.open else ""
+    score = await rounds.redis.zscore(keys.quiz_scores(round_.id), player.member)
     return _respond(
         request,
         player,
@@ -122,6 +123,8 @@ async def _round_page(
         letters=LETTERS,
         chosen=chosen,
         answered=answered,
+        right=[c == q.letter for q, c in zip(round_.questions, chosen, strict=True)],
+        score=int(score or 0),
         board=board,
         token=token if not answered else "",
         error=error,

@@ -156,6 +156,18 @@ def test_groups_commands_register_list_and_remove(tmp_path: Path) -> None:
     assert "还没有" in run_cli("groups", "list", env=env).stdout
 
 
+def test_groups_bind_sets_the_push_target_and_owner(tmp_path: Path) -> None:
+    env = {"FANZHA_DATA_DIR": str(tmp_path)}
+    bound = run_cli("groups", "bind", "wecom-bot:wrx3", "家长群", "城关镇/实验小学",
+                    "--target", "wecom-bot", "--owner", "liu", env=env)  # fmt: skip
+    assert bound.returncode == 0, bound.stderr
+    listed = run_cli("groups", "list", env=env).stdout
+    assert "wecom-bot:wrx3" in listed and "负责人：liu" in listed and "不推送" not in listed
+    bad = run_cli("groups", "bind", "x:1", "家长群", "城关镇", "--target", "fax", env=env)
+    assert bad.returncode == 2 and "没有“fax”这种推送方式" in bad.stderr
+    assert "wecom-bot:wrx3" in run_cli("groups", "list", env=env).stdout  # nothing changed
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["report", "-h"], ["schedules", "dry-run", "-h"]])
 def test_help_is_chinese(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:

@@ -51,7 +51,15 @@ async def test_admin_adds_and_disables_accounts(client: Client, redis: Redis) ->
     )
     assert response.status == 400 and "不能停用自己的账号" in await response.text()
     page = await (await client.get("/console/users")).text()
-    assert "<td>admin</td><td>停用账号</td><td>liu</td>" in page
+    # The audit log names people by display name and role, never by login.
+    row = (
+        '<td data-label="操作人">管理员（管理员）</td><td data-label="操作">停用账号</td>'
+        '<td data-label="对象">刘老师（转发员）</td>'
+    )
+    assert row in page
+    form_part = page.split("新建账号")[1]
+    assert '<option value="forwarder" selected>' in form_part  # the least privilege by default
+    assert form_part.index("forwarder") < form_part.index('value="admin"')
     assert PASSWORD not in page
 
 

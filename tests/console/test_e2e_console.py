@@ -129,6 +129,9 @@ async def test_alert_from_draft_to_receipt(base_url: str, page: Page, redis: Red
     await page.click("button:has-text('审核通过')")
     await expect(page.locator(".state")).to_have_text("已通过")
     await page.click("button:has-text('立即发送')")
+    await expect(page.locator(".confirm")).to_contain_text("将发送给 1 个群")
+    await _shot(page, "05-confirm-send")
+    await page.click("button:has-text('确认发送')")
     await expect(page.locator(".state")).to_have_text("已发送")
     await _shot(page, "05-sent")
     await page.set_viewport_size({"width": 390, "height": 844})  # a phone

@@ -273,6 +273,17 @@ async def test_two_instances_share_one_round(
         ("A股跌了", None),
         ("对不起我来晚了", None),
         ("E", None),
+        # Spoken affirmations and denials answer true/false questions (README).
+        ("对的吧", ("A", True)),
+        ("是的！", ("A", True)),
+        ("没错", ("A", True)),
+        ("对对对", ("A", True)),
+        ("我觉得不对", ("B", True)),
+        ("应该是错的", ("B", True)),
+        ("不是吧", ("B", True)),
+        ("是吗？", None),
+        ("是不是骗子", None),
+        ("对了，明天开会", None),
     ],
 )
 def test_what_counts_as_an_answer(text: str, parsed: tuple[str, bool] | None) -> None:
