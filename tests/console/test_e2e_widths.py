@@ -15,10 +15,9 @@ from redis.asyncio import Redis
 
 from bot.models import Group, GroupKind, PushTarget
 from bot.store.groups import GroupRegistry
-from tests.console.test_e2e_console import _log_in, _shot, base_url, page
+from tests.support.browser import log_in_page, shot
 from tests.support.console import make_user
 
-__all__ = ["base_url", "page"]  # the shared fixtures
 WIDTHS = {"desktop": (1100, 900), "phone": (390, 844)}
 CLASS_GROUP = Group("wt-class", "三年级2班家长群", GroupKind.PARENTS, "城关镇/实验小学", 46,
                     "liu", PushTarget.FORWARD)  # fmt: skip
@@ -42,7 +41,7 @@ def _poster() -> bytes:
 
 async def _check(page: Page, width: str, name: str) -> None:
     """Screenshot the page; at phone width, assert it fits and labels its table cells."""
-    await _shot(page, f"w-{width}-{name}")
+    await shot(page, f"w-{width}-{name}")
     if width != "phone":
         return
     assert await page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["phone"][0]
@@ -64,7 +63,7 @@ async def test_officer_reviewer_and_forwarder_pages(
     await make_user(redis, "liu", "forwarder", "刘老师")
     await make_user(redis, "root", "admin", "系统管理员")
 
-    await _log_in(page, base_url, "zhang")
+    await log_in_page(page, base_url, "zhang")
     for path, heading in OFFICER_PAGES:
         await page.goto(base_url + path)
         if heading:
@@ -87,7 +86,7 @@ async def test_officer_reviewer_and_forwarder_pages(
     item_url = page.url
 
     # The reviewer sees the badge, approves, and is asked before the send.
-    await _log_in(page, base_url, "wang")
+    await log_in_page(page, base_url, "wang")
     await expect(page.locator(".badge")).to_have_text("1")
     await page.goto(item_url)
     await page.click("button:has-text('审核通过')")
@@ -99,13 +98,13 @@ async def test_officer_reviewer_and_forwarder_pages(
     await _check(page, width, "item-confirm")
 
     # The admin's accounts page: least privilege preselected, names in the log.
-    await _log_in(page, base_url, "root")
+    await log_in_page(page, base_url, "root")
     await page.goto(f"{base_url}/console/users")
     await expect(page.locator("select[name=role]")).to_have_value("forwarder")
     await _check(page, width, "users")
 
     # The teacher opens a page quiz for her class group and plays it from the QR link.
-    await _log_in(page, base_url, "liu")
+    await log_in_page(page, base_url, "liu")
     await page.goto(f"{base_url}/console/share")
     await _check(page, width, "share")
     await page.click("text=答题、承诺和二维码")
