@@ -27,7 +27,6 @@ WECOM_BOT_SECRET the long connection; WECOM_BOT_ID belongs to both (API 模式�
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -40,6 +39,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
 from bot.appkeys import REDIS
 from bot.channels.base import InboundError
+from bot.channels.callback import loads_object, open_json_envelope, signed_body
 from bot.channels.inbound import Picture, fetch_picture
 from bot.channels.wechat_crypto import (
     FORBIDDEN,
@@ -94,17 +94,6 @@ class WeComBotConfig:
         )
 
 
-def loads_object(data: bytes | str, what: str) -> dict[str, Any]:
-    """Return the JSON object in `data`, refusing anything else (400)."""
-    try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise InboundError(400, MALFORMED, f"{what} is not JSON") from None
-    if not isinstance(value, dict):
-        raise InboundError(400, MALFORMED, f"{what} is not a JSON object")
-    return value
-
-
 class WeComBotCallback:
     """The callback endpoint: verify, decrypt, answer once per msgid, encrypt the answer."""
 
@@ -133,8 +122,7 @@ class WeComBotCallback:
         """Answer one encrypted message with an encrypted stream reply (or an empty body)."""
         query = request.query
         self.guard.check_time(query.get("timestamp"))
-        encrypted = required(loads_object(await read_body(request), "body"), "encrypt")
-        self.guard.check_query(query, "msg_signature", encrypted)
+        encrypted = open_json_envelope(self.guard, query, await read_body(request))
         with decryption(InvalidCorpIdException):
             plain = self.prp.decrypt(encrypted, RECEIVE_ID)
         payload = loads_object(plain, "message")
@@ -180,7 +168,7 @@ def setup_wecom_bot(
     callback = WeComBotCallback(config, clock)
     app[WECOM_BOT] = callback
     app.router.add_get(ROUTE, callback.verify_url)
-    app.router.add_post(ROUTE, callback.receive)
+    app.router.add_post(ROUTE, signed_body(callback.receive))
     app.cleanup_ctx.append(_session_ctx)
 
 

@@ -10,12 +10,14 @@ from redis.exceptions import RedisError
 
 from bot import appkeys as keys
 from bot.answers.images import MAX_IMAGE_BYTES
+from bot.bounded import whole_number
 from bot.channels.base import InboundError
 from bot.channels.health import channel_health
 from bot.channels.simulator import PRIVATE, SIMULATOR
 from bot.models import Group, PushTarget
 from bot.store import keys as redis_keys
 from bot.store.groups import GroupRegistry
+from bot.web.middlewares import json_body
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -55,7 +57,7 @@ async def groups(request: web.Request) -> web.Response:
 async def messages(request: web.Request) -> web.Response:
     """Take one member message and return the bot's replies."""
     simulator = request.app[SIMULATOR]
-    message = simulator.parse(await request.json())
+    message = simulator.parse(await json_body(request))
     reply = await request.app[keys.SERVICE].handle(message)
     return web.json_response(simulator.render(reply))
 
@@ -87,10 +89,9 @@ async def read_image_body(request: web.Request) -> bytes:
 async def feed(request: web.Request) -> web.Response:
     """Return the pushes a simulator group received after push number `after` (oldest first)."""
     group_id = request.query.get("group", "")
-    raw_after = request.query.get("after", "0")
-    if not raw_after.isdigit() or len(raw_after) > 12:
+    after = whole_number(request.query.get("after", "0"), 12)
+    if after is None:
         raise InboundError(400, "参数 after 必须是不小于 0 的整数。")
-    after = int(raw_after)
     redis = request.app[keys.REDIS]
     if group_id not in request.app[SIMULATOR].groups:
         group = await GroupRegistry(redis).get(group_id) if 0 < len(group_id) <= 128 else None
