@@ -46,6 +46,8 @@ class Settings:
     admins: frozenset[str] = frozenset()
     # The address residents' phones open for article links; default: http://host:port.
     public_url: str | None = None
+    # FANZHA_SIMULATOR: True "on", False "off", None unset (on only in the embedded default).
+    simulator: bool | None = None
     # The merged environment (.env under the process's), for the parts that read their own
     # variables: each channel, the outbox. Kept out of repr: it holds secrets.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -100,6 +102,7 @@ class Settings:
             log_format=_choice(env, "FANZHA_LOG_FORMAT", defaults.log_format, ("TEXT", "JSON")),
             timezone=_timezone(env, "FANZHA_TIMEZONE", defaults.timezone),
             public_url=_url(env, "FANZHA_PUBLIC_URL"),
+            simulator=_switch(env, "FANZHA_SIMULATOR"),
             environ=dict(env),
         )
 
@@ -149,6 +152,13 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if raw not in allowed:
         raise SettingsError(name, raw, f"应为以下之一：{'、'.join(allowed)}")
     return raw
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name, "").strip().lower()
+    if raw not in ("", "on", "off"):
+        raise SettingsError(name, raw, "应为 on 或 off（不设置时只在内置默认部署中打开）")
+    return None if not raw else raw == "on"
 
 
 def _timezone(env: Mapping[str, str], name: str, default: str) -> str:

@@ -1,4 +1,8 @@
-"""The simulator's chat page and JSON API, and the health check."""
+"""The simulator's chat page and JSON API, and the health check.
+
+The public page and API (/sim, /api/sim/*) are mounted only where PUBLIC_SIMULATOR is set;
+the console's 试一试 page (bot/web/tryit.py) serves the same handlers to logged-in officers.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +23,13 @@ from bot.store import keys as redis_keys
 from bot.store.groups import GroupRegistry
 from bot.web.middlewares import json_body
 
+PUBLIC_SIMULATOR = web.AppKey("public_simulator", bool)
+PUBLIC_API = "/api/sim"
+
 
 async def home(request: web.Request) -> web.StreamResponse:
-    """Send visitors to the simulator."""
-    raise web.HTTPFound("/sim")
+    """Send visitors to the simulator, or to the console where the simulator is not public."""
+    raise web.HTTPFound("/sim" if request.app[PUBLIC_SIMULATOR] else "/console")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -35,7 +42,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def page(request: web.Request) -> web.Response:
-    """Render the chat page with the demo groups."""
+    """Render the public chat page with the demo groups."""
+    return chat_page(request, api=PUBLIC_API)
+
+
+def chat_page(request: web.Request, *, api: str, csrf: str = "", back: str = "") -> web.Response:
+    """Render the chat page talking to `api` (with CSRF token `csrf`, a link `back` home)."""
     settings = request.app[keys.SETTINGS]
     template = request.app[keys.PAGES].get_template("sim.html.j2")
     html = template.render(
@@ -45,6 +57,9 @@ async def page(request: web.Request) -> web.Response:
         ],
         static_url="/static/",
         mention=settings.mention,
+        api=api,
+        csrf=csrf,
+        back=back,
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
