@@ -20,9 +20,7 @@ _STAFF = ("admin", "officer", "reviewer")
 @require(*_STAFF)
 async def page(request: web.Request) -> web.StreamResponse:
     """Render the chat page, talking to the logged-in API with the session's CSRF token."""
-    return sim.chat_page(
-        request, api=TRY_API, csrf=request[CURRENT_SESSION].csrf, back="/console"
-    )
+    return sim.chat_page(request, api=TRY_API, csrf=request[CURRENT_SESSION].csrf, back="/console")
 
 
 def setup_try_page(app: web.Application) -> None:
