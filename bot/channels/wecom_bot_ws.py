@@ -121,6 +121,7 @@ class WeComBotLink:
         self.token = secrets.token_hex(8)  # this instance's mark on the lease
         self.gate: ProactiveGate | None = None
         self.served = False  # a connection was up since the last backoff
+        self.claims_refused = 0  # times another instance held the lease when this one tried
         self.connected = asyncio.Event()
         self.refusals: Counter[tuple[str, str]] = Counter()  # (cmd, errcode) -> count
         self.takeovers = 0  # disconnected_events seen by this instance
@@ -138,6 +139,8 @@ class WeComBotLink:
             try:
                 if await lease.claim():
                     pause = await self._hold(stop, session, lease)
+                else:
+                    self.claims_refused += 1
             except (LinkLost, aiohttp.ClientError, TimeoutError, ValueError, RedisError) as error:
                 log.warning("smart bot long connection lost: %s", type(error).__name__)
             if self.served:  # it was up: start the backoff afresh
