@@ -32,7 +32,7 @@ from bot.settings import Settings
 from bot.store.embedded import EmbeddedRedis
 from bot.store.groups import GroupRegistry
 from bot.store.members import MemberHasher
-from bot.web.middlewares import error_middleware
+from bot.web.middlewares import error_middleware, quiet_malformed_http
 from bot.web.routes import setup_routes
 from bot.web.sim import PUBLIC_SIMULATOR
 from handlers import ROUTERS
@@ -50,6 +50,7 @@ SHARED_EMBEDDED_REDIS = web.AppKey("shared_embedded_redis", str)
 def create_app(settings: Settings, library: Library | None = None) -> web.Application:
     """Return the service's web application; content is loaded (and validated) here."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
+    quiet_malformed_http()
     app[SETTINGS] = settings
     app[LIBRARY] = library or load_library(settings.content_dir)
     app[SIMULATOR] = Simulator()

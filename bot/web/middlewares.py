@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from bot.bounded import BadInput, check_text, loads
@@ -39,6 +40,28 @@ async def json_body(request: web.Request) -> Any:
     return loads(await request.read())
 
 
+class MalformedHTTP(logging.Filter):
+    """Log a request aiohttp's own parser refused (it has answered 400) as one INFO line: bad
+    input from outside is not a fault of ours and leaves no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a parser refusal's record; pass every other record as it is."""
+        refused = record.exc_info[1] if record.exc_info else None
+        if isinstance(refused, HttpProcessingError | web.RequestPayloadError):
+            reason = (str(refused).strip().splitlines() or [""])[0]
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "refused a malformed HTTP request: %s", (reason,)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_malformed_http() -> None:
+    """Install MalformedHTTP on aiohttp's server logger (once)."""
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(existing, MalformedHTTP) for existing in server_log.filters):
+        server_log.addFilter(MalformedHTTP())
+
+
 def _error(request: web.Request, status: int, message: str) -> web.Response:
     if request.path.startswith("/api/") or request.content_type == "application/json":
         return web.json_response({"error": message}, status=status)
@@ -57,6 +80,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except BadInput as exc:
         log.info("rejected %s %s: %s", request.method, request.path, exc)
         return _error(request, 400, exc.public)
+    except web.RequestPayloadError as exc:  # e.g. a "gzip" body that does not inflate
+        log.info("rejected %s %s: %s", request.method, request.path, exc)
+        return _error(request, 400, "请求内容无法解码。")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -69,11 +95,13 @@ async def _guard(request: web.Request, handler: Handler) -> None:
         check_text(*request.headers.values())
     except BadInput:
         raise BadInput("请求头里有无法识别的字符。") from None
-    if not request.body_exists or reads_signed_body(request.match_info.handler):
+    if request.method in ("GET", "HEAD") or reads_signed_body(request.match_info.handler):
         return
-    if request.content_type in FORM_TYPES:
+    if request.content_type in FORM_TYPES:  # an empty multipart body is broken too
         await _check_form(request)
-    elif request.content_type == "application/json" or request.content_type.endswith("+json"):
+    elif request.body_exists and (
+        request.content_type == "application/json" or request.content_type.endswith("+json")
+    ):
         request[JSON_BODY] = loads(await request.read())
 
 
