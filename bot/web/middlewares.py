@@ -63,7 +63,7 @@ def quiet_malformed_http() -> None:
 
 
 def _error(request: web.Request, status: int, message: str) -> web.Response:
-    if request.path.startswith("/api/") or request.content_type == "application/json":
+    if "/api/" in request.path or request.content_type == "application/json":
         return web.json_response({"error": message}, status=status)
     return web.Response(text=message, status=status, content_type="text/plain", charset="utf-8")
 
