@@ -15,6 +15,7 @@ FIELDS = (
     "title", "summary", "body", "kinds", "region", "groups", "style", "receipt", "send_at",
     "urgent", "comment", "name", "role", "display", "password", "disable", "kind", "target",
     "members", "owner", "robot_key", "id", "token", "school_class", "answer", "q0", "next", "file",
+    "action", "text", "entry", "phrase", "audiences", "decision",
 )  # fmt: skip
 ACTIONS = ("submit", "approve", "reject", "schedule", "send", "urgent", "cancel", "x")
 CONSOLE_POSTS = (
@@ -24,13 +25,17 @@ CONSOLE_POSTS = (
     "/console/groups/save",
     "/console/groups/import",
     "/console/users/toggle",
+    "/console/lessons",
+    "/console/lessons/entries",
+    "/console/lessons/decide",
 )
 PUBLIC_POSTS = ("/console/login", "/quiz/0badc0de", "/pledge", "/a/alerts/x/receipt")
 GETS = (
     "/console", "/console/items/new", "/console/items/{item}", "/console/items/{item}/edit",
     "/console/calendar", "/console/groups", "/console/groups/view", "/console/groups/export",
     "/console/users", "/console/dashboard", "/console/report", "/console/report.xlsx",
-    "/console/try", "/console/login", "/quiz/0badc0de", "/pledge", "/a/alerts/x", "/p/x",
+    "/console/try", "/console/login", "/console/lessons", "/console/lessons/draft",
+    "/console/lessons/export", "/quiz/0badc0de", "/pledge", "/a/alerts/x", "/p/x",
 )  # fmt: skip
 QUERY = queries("period", "start", "end", "month", "region", "print", "state", "kind", "owner",
                 "target", "health", "id", "next", "g")  # fmt: skip

@@ -27,6 +27,15 @@ def test_simulator_messages_never_fail(
     held(service, answer, body[:200])
 
 
+@examples(40)
+@given(body=st.binary(max_size=2000), sent=headers(), query=queries("group", "user"))
+def test_simulator_images_never_fail(
+    service: LiveService, body: bytes, sent: Any, query: Any
+) -> None:
+    answer = service.request("POST", "/api/sim/images", query=query, headers=sent, body=body)
+    held(service, answer, (query, body[:100]))
+
+
 @examples(60)
 @given(
     path=st.sampled_from(["/api/sim/feed", "/api/sim/groups", "/sim", "/"]),
