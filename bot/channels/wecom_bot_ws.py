@@ -33,6 +33,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.bounded import loads
 from bot.channels.dialects import smart_bot_markdown
 from bot.channels.wechat_crypto import env_value
 from bot.channels.wecom_bot_gate import ProactiveGate
@@ -294,7 +295,7 @@ class WeComBotLink:
         async for raw in ws:
             if raw.type is not aiohttp.WSMsgType.TEXT:
                 break
-            frame = json.loads(raw.data)
+            frame = loads(raw.data)  # bounded: a broken frame ends the link, which reconnects
             if not isinstance(frame, dict):
                 continue
             headers, body = _object(frame.get("headers")), _object(frame.get("body"))
