@@ -1,6 +1,6 @@
 """Guard every request's shape and turn errors into clear Chinese answers at the edge, once.
 
-Before any handler runs, `guard_middleware` refuses headers that are not text, and reads and
+Before any handler runs, `error_middleware` refuses headers that are not text, and reads and
 checks a JSON or form body: its size (413), UTF-8 and charset, JSON nesting, numbers and lone
 surrogates (400). Handlers then read the body with `json_body` or `request.post()`, already
 checked. A signed callback (`signed_body`) is left alone: it checks size, timestamp and
@@ -72,7 +72,7 @@ def _error(request: web.Request, status: int, message: str) -> web.Response:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Check the request's shape, then map refusals and HTTP errors to a Chinese message."""
     try:
-        await _guard(request, handler)
+        await _guard(request)
         return await handler(request)
     except InboundError as exc:
         log.info("rejected %s %s: %s", request.method, request.path, exc)
@@ -89,7 +89,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _error(request, exc.status, HTTP_MESSAGES.get(exc.status, exc.reason))
 
 
-async def _guard(request: web.Request, handler: Handler) -> None:
+async def _guard(request: web.Request) -> None:
     """Refuse undecodable headers; parse and check a JSON or form body once."""
     try:
         check_text(*request.headers.values())
