@@ -30,10 +30,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", sim.healthz)
     if app[PUBLIC_SIMULATOR]:
         app.router.add_get("/sim", sim.page)
-        app.router.add_get("/api/sim/groups", sim.groups)
-        app.router.add_post("/api/sim/messages", sim.messages)
-        app.router.add_post("/api/sim/images", sim.images)
-        app.router.add_get("/api/sim/feed", sim.feed)
+        sim.add_chat_api(app, sim.PUBLIC_API)
     setup_try_page(app)
     article = "/a/{prefix:alerts|letters|scams|console}/{name:[A-Za-z0-9_-]{1,60}}"
     app.router.add_get(article, articles.show)

@@ -7,9 +7,11 @@ the console's 试一试 page (bot/web/tryit.py) serves the same handlers to logg
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from redis.exceptions import RedisError
 
 from bot import appkeys as keys
@@ -39,6 +41,16 @@ async def healthz(request: web.Request) -> web.Response:
     except (RedisError, OSError):
         return web.json_response({"status": "redis unavailable"}, status=503)
     return web.json_response({"status": "ok", **await channel_health(request.app)})
+
+
+def add_chat_api(
+    app: web.Application, prefix: str, guard: Callable[[Handler], Handler] = lambda h: h
+) -> None:
+    """Register the chat page's API under `prefix`, each handler wrapped in `guard`."""
+    app.router.add_get(prefix + "/groups", guard(groups))
+    app.router.add_post(prefix + "/messages", guard(messages))
+    app.router.add_post(prefix + "/images", guard(images))
+    app.router.add_get(prefix + "/feed", guard(feed))
 
 
 async def page(request: web.Request) -> web.Response:

@@ -26,7 +26,4 @@ async def page(request: web.Request) -> web.StreamResponse:
 def setup_try_page(app: web.Application) -> None:
     """Register the 试一试 page and its API (the simulator's handlers, logged in)."""
     app.router.add_get(TRY_PATH, page)
-    app.router.add_get(TRY_API + "/groups", require(*_STAFF)(sim.groups))
-    app.router.add_post(TRY_API + "/messages", require(*_STAFF)(sim.messages))
-    app.router.add_post(TRY_API + "/images", require(*_STAFF)(sim.images))
-    app.router.add_get(TRY_API + "/feed", require(*_STAFF)(sim.feed))
+    sim.add_chat_api(app, TRY_API, require(*_STAFF))

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from tests.fuzz.conftest import examples, held
 from tests.fuzz.live import LiveService
-from tests.fuzz.signing import app_envelope, bot_envelope, oa_envelope, signed_query
 from tests.fuzz.strategies import (
     bodies,
     headers,
@@ -25,6 +24,7 @@ from tests.fuzz.strategies import (
     words,
 )
 from tests.support.all_channels import BOT
+from tests.support.signing import app_envelope, bot_envelope, oa_envelope, signed_query
 
 ROUTES = ("/wechat/oa/callback", "/wecom/app/callback", "/wecom/bot/callback")
 QUERY_NAMES = ("msg_signature", "signature", "timestamp", "nonce", "echostr", "encrypt_type")

@@ -14,9 +14,9 @@ from redis.asyncio import Redis
 from bot.bounded import MAX_JSON_DEPTH, BadInput, loads, whole_number
 from bot.library import Library
 from bot.settings import Settings
-from tests.fuzz.signing import app_envelope, bot_envelope, oa_envelope, signed_query
 from tests.support.all_channels import every_channel
 from tests.support.hostile import writes
+from tests.support.signing import app_envelope, bot_envelope, oa_envelope, signed_query
 
 Client = TestClient[Any, Any]
 CALLBACKS = ("/wechat/oa/callback", "/wecom/app/callback", "/wecom/bot/callback")
