@@ -32,8 +32,9 @@ from bot.settings import Settings
 from bot.store.embedded import EmbeddedRedis
 from bot.store.groups import GroupRegistry
 from bot.store.members import MemberHasher
-from bot.web.middlewares import error_middleware
+from bot.web.middlewares import error_middleware, quiet_malformed_http
 from bot.web.routes import setup_routes
+from bot.web.sim import PUBLIC_SIMULATOR
 from handlers import ROUTERS
 
 log = logging.getLogger(__name__)
@@ -49,20 +50,31 @@ SHARED_EMBEDDED_REDIS = web.AppKey("shared_embedded_redis", str)
 def create_app(settings: Settings, library: Library | None = None) -> web.Application:
     """Return the service's web application; content is loaded (and validated) here."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
+    quiet_malformed_http()
     app[SETTINGS] = settings
     app[LIBRARY] = library or load_library(settings.content_dir)
     app[SIMULATOR] = Simulator()
+    channels = ChannelConfigs.from_env(settings.environ)
+    app[PUBLIC_SIMULATOR] = public_simulator(settings, channels)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(service_ctx)
     app.cleanup_ctx.append(lessons_ctx)
     app.cleanup_ctx.append(quiz_timer_ctx)
     setup_routes(app)
     setup_observability(app)
-    setup_channels(app, ChannelConfigs.from_env(settings.environ))
+    setup_channels(app, channels)
     app.cleanup_ctx.append(outbox_ctx)  # after the robot client it sends with
     setup_scheduler(app)  # loads schedules/ now: a bad campaign file stops start-up
     setup_forward_packs(app)
     return app
+
+
+def public_simulator(settings: Settings, channels: ChannelConfigs) -> bool:
+    """Return whether /sim and /api/sim/* are served: FANZHA_SIMULATOR when set, else only on
+    the embedded default (no REDIS_URL and no real channel), never open to the internet."""
+    if settings.simulator is not None:
+        return settings.simulator
+    return settings.redis_url is None and not channels.receiving
 
 
 def setup_channels(app: web.Application, channels: ChannelConfigs) -> None:

@@ -151,7 +151,7 @@ class ChatService:
     async def _remember_menu(self, message: Message, reply: Reply, member: str) -> None:
         """Keep the numbered menu a reply offered (the only reply needing a second write)."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            conversations.remember_menu(pipe, message.conversation, member, reply.follow_up)
+            conversations.remember_menu(pipe, message, member, reply.follow_up)
             await pipe.execute()
 
     def address(self, message: Message) -> Message:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import TypeVar
 from dotenv import dotenv_values
 
 N = TypeVar("N", int, float)
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +48,10 @@ class Settings:
     admins: frozenset[str] = frozenset()
     # The address residents' phones open for article links; default: http://host:port.
     public_url: str | None = None
+    # FANZHA_SIMULATOR: True "on", False "off", None unset (on only in the embedded default).
+    simulator: bool | None = None
+    # Reverse proxies whose X-Forwarded-For is believed (FANZHA_TRUSTED_PROXIES, IPs or CIDRs).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     # The merged environment (.env under the process's), for the parts that read their own
     # variables: each channel, the outbox. Kept out of repr: it holds secrets.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -100,6 +106,8 @@ class Settings:
             log_format=_choice(env, "FANZHA_LOG_FORMAT", defaults.log_format, ("TEXT", "JSON")),
             timezone=_timezone(env, "FANZHA_TIMEZONE", defaults.timezone),
             public_url=_url(env, "FANZHA_PUBLIC_URL"),
+            simulator=_switch(env, "FANZHA_SIMULATOR"),
+            trusted_proxies=_networks(env, "FANZHA_TRUSTED_PROXIES"),
             environ=dict(env),
         )
 
@@ -149,6 +157,20 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if raw not in allowed:
         raise SettingsError(name, raw, f"应为以下之一：{'、'.join(allowed)}")
     return raw
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in _list(env, name, ()))
+    except ValueError:
+        raise SettingsError(name, env.get(name, ""), "应为逗号分隔的 IP 地址或网段") from None
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name, "").strip().lower()
+    if raw not in ("", "on", "off"):
+        raise SettingsError(name, raw, "应为 on 或 off（不设置时只在内置默认部署中打开）")
+    return None if not raw else raw == "on"
 
 
 def _timezone(env: Mapping[str, str], name: str, default: str) -> str:

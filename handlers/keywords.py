@@ -52,7 +52,7 @@ async def picked_from_menu(message: Message, member: str, redis: Redis) -> dict[
     text = bare(message.text)
     if not MENU_NUMBER.match(text):
         return None
-    chosen = await conversations.menu_choice(redis, message.conversation, member, int(text))
+    chosen = await conversations.menu_choice(redis, message, member, int(text))
     return {"chosen": chosen} if chosen else None
 
 

@@ -23,6 +23,7 @@ from bot.quiz.model import Outcome, RoundBusy
 from bot.quiz.rounds import DEFAULT_SECONDS, QuizRounds, now_ms, parse_audience
 from bot.router import Router
 from bot.settings import Settings
+from bot.store.members import member_label
 from handlers.admin import is_admin
 
 router = Router("quiz")
@@ -138,7 +139,7 @@ async def take_answer(
             choice,
             now_ms(message.at),
             question=question,
-            name=message.user,
+            name=member_label(member),  # chat rounds never store a member id
             group_id=message.group.id,
             true_false=true_false,
         )

@@ -66,8 +66,13 @@ def library() -> Library:
 
 @pytest.fixture
 def settings(tmp_path: Path, redis_server: EmbeddedRedis) -> Settings:
-    """Settings for a test: the session's Redis, a fixed member-hash secret."""
-    return Settings(redis_url=redis_server.url, data_dir=tmp_path, member_hash_key="test-secret")
+    """Settings for a test: the session's Redis, a fixed member-hash secret, the simulator."""
+    return Settings(
+        redis_url=redis_server.url,
+        data_dir=tmp_path,
+        member_hash_key="test-secret",
+        simulator=True,
+    )
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ PACKAGES = ("bot", "handlers")
 # Modules that compose the product; nothing below them may import them.
 COMPOSERS = ("bot.__main__", "bot.app", "bot.cli")
 # The base everything stands on: these import no feature package.
-BASE = ("bot.models", "bot.settings", "bot.store")
-BASE_MAY_IMPORT = ("bot.models", "bot.settings", "bot.store", "bot.answers.text")
+BASE = ("bot.models", "bot.settings", "bot.store", "bot.bounded")
+BASE_MAY_IMPORT = ("bot.models", "bot.settings", "bot.store", "bot.bounded", "bot.answers.text")
 
 
 def _module_name(path: Path) -> str:

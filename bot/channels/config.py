@@ -28,6 +28,11 @@ class ChannelConfigs:
     wecom_bot_ws: WeComBotWSConfig | None = None
     robot: RobotConfig = field(default_factory=RobotConfig)
 
+    @property
+    def receiving(self) -> bool:
+        """Return True when a channel that residents or staff write to is configured."""
+        return any((self.wecom_app, self.official_account, self.wecom_bot, self.wecom_bot_ws))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ChannelConfigs:
         """Read every channel's variables; raise SettingsError naming a bad one."""

@@ -34,7 +34,7 @@ from wechatpy.replies import TextReply
 
 from bot.appkeys import SERVICE, SETTINGS
 from bot.channels.base import InboundError
-from bot.channels.callback import mount_callback
+from bot.channels.callback import mount_callback, open_xml_envelope
 from bot.channels.deadline import Deadline
 from bot.channels.dialects import plain_text
 from bot.channels.inbound import (
@@ -253,9 +253,7 @@ class OfficialAccountCallback:
     def _decrypt(self, query: Mapping[str, str], body: bytes) -> dict[str, str]:
         if self.crypto is None:
             raise InboundError(403, FORBIDDEN, "safe-mode message but WECHAT_OA_AES_KEY is unset")
-        envelope = parse_xml(body)
-        (encrypted,) = require(envelope, "Encrypt")
-        self.guard.check_query(query, "msg_signature", encrypted)
+        envelope = open_xml_envelope(self.guard, query, body)
         with decryption(InvalidAppIdException):
             plain = self.crypto.decrypt_message(
                 envelope, query["msg_signature"], query["timestamp"], query["nonce"]

@@ -30,6 +30,7 @@ from xml.parsers import expat
 import xmltodict  # type: ignore[import-untyped]
 from aiohttp import web
 
+from bot.bounded import whole_number
 from bot.channels.base import InboundError
 from bot.channels.splitting import split_text
 from bot.settings import SettingsError
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 32 * 1024  # a text message is at most 2048 bytes; encryption adds about 4/3
 REPLAY_WINDOW_SECONDS = 300
+TIMESTAMP_DIGITS = 12  # seconds since 1970 have 10 digits until the year 2286
 REPLY_DEADLINE_SECONDS = 4.5  # WeChat drops the connection after 5 s (被动回复用户消息)
 
 PASSIVE_TEXT_BYTES = 2048  # one passive text reply; the rest of a longer answer is pushed
@@ -61,10 +63,9 @@ class CallbackGuard:
 
     def check_time(self, timestamp: str | None) -> None:
         """Refuse a timestamp that is missing or outside the replay window (403)."""
-        try:
-            sent = int(timestamp or "")
-        except ValueError:
-            raise InboundError(403, FORBIDDEN, "timestamp missing or not a number") from None
+        sent = whole_number(timestamp, TIMESTAMP_DIGITS)
+        if sent is None:
+            raise InboundError(403, FORBIDDEN, "timestamp missing or not a number")
         if abs(self.clock() - sent) > self.window:
             raise InboundError(403, FORBIDDEN, "timestamp outside the replay window")
 

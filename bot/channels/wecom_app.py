@@ -26,7 +26,7 @@ from wechatpy.enterprise.replies import TextReply
 
 from bot.appkeys import REDIS, SERVICE
 from bot.channels.base import InboundError
-from bot.channels.callback import mount_callback
+from bot.channels.callback import mount_callback, open_xml_envelope
 from bot.channels.dialects import plain_text
 from bot.channels.inbound import (
     MENU_QUESTION,
@@ -142,9 +142,7 @@ class WeComAppCallback:
         """Answer one encrypted message with an encrypted passive reply (or an empty body)."""
         query = request.query
         self.guard.check_time(query.get("timestamp"))
-        envelope = parse_xml(await read_body(request))
-        (encrypted,) = require(envelope, "Encrypt")
-        self.guard.check_query(query, "msg_signature", encrypted)
+        envelope = open_xml_envelope(self.guard, query, await read_body(request))
         with decryption(InvalidCorpIdException):
             plain = self.crypto.decrypt_message(
                 envelope, query["msg_signature"], query["timestamp"], query["nonce"]

@@ -27,7 +27,7 @@ WECOM_BOT_SECRET the long connection; WECOM_BOT_ID belongs to both (API 模式�
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -38,8 +38,9 @@ from aiohttp import web
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
-from bot.appkeys import REDIS
+from bot.appkeys import REDIS, SERVICE
 from bot.channels.base import InboundError
+from bot.channels.callback import loads_object, open_json_envelope, signed_body
 from bot.channels.inbound import Picture, fetch_picture
 from bot.channels.wechat_crypto import (
     FORBIDDEN,
@@ -58,7 +59,7 @@ from bot.channels.wechat_crypto import (
 from bot.channels.wecom_api import DEFAULT_API_BASE
 from bot.channels.wecom_bot_answer import WeComBot, answer
 from bot.channels.wecom_bot_gate import ProactiveGate
-from bot.channels.wecom_bot_inbound import conversation_of, optional, required
+from bot.channels.wecom_bot_inbound import CHANNEL, conversation_of, optional, required
 from bot.channels.wecom_bot_replies import STREAM_BYTES, ResponseURL
 from bot.channels.wecom_bot_ws import Outgoing, WeComBotLink, WeComBotWSConfig
 from bot.store.ratelimit import RateLimiter
@@ -94,17 +95,6 @@ class WeComBotConfig:
         )
 
 
-def loads_object(data: bytes | str, what: str) -> dict[str, Any]:
-    """Return the JSON object in `data`, refusing anything else (400)."""
-    try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise InboundError(400, MALFORMED, f"{what} is not JSON") from None
-    if not isinstance(value, dict):
-        raise InboundError(400, MALFORMED, f"{what} is not a JSON object")
-    return value
-
-
 class WeComBotCallback:
     """The callback endpoint: verify, decrypt, answer once per msgid, encrypt the answer."""
 
@@ -133,8 +123,7 @@ class WeComBotCallback:
         """Answer one encrypted message with an encrypted stream reply (or an empty body)."""
         query = request.query
         self.guard.check_time(query.get("timestamp"))
-        encrypted = required(loads_object(await read_body(request), "body"), "encrypt")
-        self.guard.check_query(query, "msg_signature", encrypted)
+        encrypted = open_json_envelope(self.guard, query, await read_body(request))
         with decryption(InvalidCorpIdException):
             plain = self.prp.decrypt(encrypted, RECEIVE_ID)
         payload = loads_object(plain, "message")
@@ -170,6 +159,11 @@ class WeComBotCallback:
         return await fetch_picture(self.session, sealed)
 
 
+def _pseudonym(app: web.Application) -> Callable[[str], str]:
+    """Return the member hash of a smart-bot userid (the chat service's own hasher)."""
+    return functools.partial(app[SERVICE].hasher, CHANNEL)
+
+
 WECOM_BOT = web.AppKey("wecom_bot", WeComBotCallback)
 
 
@@ -180,7 +174,7 @@ def setup_wecom_bot(
     callback = WeComBotCallback(config, clock)
     app[WECOM_BOT] = callback
     app.router.add_get(ROUTE, callback.verify_url)
-    app.router.add_post(ROUTE, callback.receive)
+    app.router.add_post(ROUTE, signed_body(callback.receive))
     app.cleanup_ctx.append(_session_ctx)
 
 
@@ -189,7 +183,7 @@ async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         callback.session = session
         callback.proactive = ProactiveGate(
-            app[REDIS], RateLimiter(app[REDIS]), callback.config.bot_id
+            app[REDIS], RateLimiter(app[REDIS]), callback.config.bot_id, _pseudonym(app)
         )
         yield
         await callback.late.close()
@@ -222,7 +216,9 @@ def setup_wecom_bot_ws(app: web.Application, config: WeComBotWSConfig) -> None:
 
     async def link_ctx(app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        link.gate = ProactiveGate(app[REDIS], RateLimiter(app[REDIS]), config.bot_id)
+        link.gate = ProactiveGate(
+            app[REDIS], RateLimiter(app[REDIS]), config.bot_id, _pseudonym(app)
+        )
         async with aiohttp.ClientSession() as session:
             sessions.append(session)
             runner = asyncio.create_task(link.run(stop, session, app[REDIS]))

@@ -29,7 +29,7 @@ from bot.channels.wecom_bot_inbound import (
     optional,
     required,
 )
-from bot.channels.wecom_bot_replies import stream_body, update_body, welcome_body
+from bot.channels.wecom_bot_replies import for_presser, stream_body, update_body, welcome_body
 from bot.models import Group, GroupKind, Message, Reply
 from bot.store.dedupe import Deduper
 from bot.store.groups import GroupRegistry
@@ -116,7 +116,10 @@ async def answer(
         return ""
     if proactive is not None:
         await proactive.remember(conversation)
-    return await Deduper(app[REDIS]).once(CHANNEL, msg_id, produce) or ""
+    body = await Deduper(app[REDIS]).once(CHANNEL, msg_id, produce) or ""
+    if body and kind == "event" and card_press(payload) is not None:
+        return for_presser(body, required(payload, "from", "userid"))
+    return body
 
 
 def _message(

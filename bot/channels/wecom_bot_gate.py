@@ -8,7 +8,7 @@ replies and pushes together. Both windows are shared by every instance through R
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from redis.asyncio import Redis
@@ -47,17 +47,26 @@ class NotAConversation(Exception):
 class ProactiveGate:
     """Admit proactive sends only where the bot was spoken to, within the per-chat limits."""
 
-    def __init__(self, redis: Redis, limiter: RateLimiter, bot_id: str) -> None:
+    def __init__(
+        self, redis: Redis, limiter: RateLimiter, bot_id: str, pseudonym: Callable[[str], str]
+    ) -> None:
         self._redis, self._limiter, self._bot_id = redis, limiter, bot_id
+        self._pseudonym = pseudonym
         self.over_limit = 0  # replies sent beyond a full window (this instance)
+
+    def _stored(self, conversation: str) -> str:
+        """Return how `conversation` appears in keys: a member's chat by the member's hash."""
+        kind, _, who = conversation.partition(":")
+        return f"user:{self._pseudonym(who)}" if kind == "user" else conversation
 
     async def remember(self, conversation: str) -> None:
         """Record that `conversation` has messaged the bot."""
-        await self._redis.set(seen_key(self._bot_id, conversation), "1", ex=SEEN_TTL)
+        key = seen_key(self._bot_id, self._stored(conversation))
+        await self._redis.set(key, "1", ex=SEEN_TTL)
 
     async def known(self, conversation: str) -> bool:
         """Return True when `conversation` has messaged the bot."""
-        return bool(await self._redis.exists(seen_key(self._bot_id, conversation)))
+        return bool(await self._redis.exists(seen_key(self._bot_id, self._stored(conversation))))
 
     @asynccontextmanager
     async def sending(
@@ -86,6 +95,6 @@ class ProactiveGate:
         self, slots: AsyncExitStack, conversation: str, hold: float, max_wait: float
     ) -> None:
         for limit, period in SEND_LIMITS:
-            target = send_target(self._bot_id, conversation, period)
+            target = send_target(self._bot_id, self._stored(conversation), period)
             window = self._limiter.sending(target, limit, period, hold=hold, max_wait=max_wait)
             await slots.enter_async_context(window)

@@ -60,8 +60,15 @@ def update_body(message: Message, reply: Reply | None) -> str:
         "button_list": [{"text": message.text, "style": 1, "key": message.text}],
         "replace_text": note,
     }
-    body = {"response_type": "update_template_card", "userids": [message.user]}
-    return json.dumps(body | {"template_card": card}, ensure_ascii=False)
+    body = {"response_type": "update_template_card", "template_card": card}
+    return json.dumps(body, ensure_ascii=False)
+
+
+def for_presser(body: str, userid: str) -> str:
+    """Return a card update addressed to the member who pressed (its stored copy names
+    nobody: a member id never reaches Redis)."""
+    update = json.loads(body)
+    return json.dumps({"userids": [userid], **update}, ensure_ascii=False)
 
 
 def welcome_body(text: str) -> str:

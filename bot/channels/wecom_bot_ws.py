@@ -33,6 +33,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.bounded import loads
 from bot.channels.dialects import smart_bot_markdown
 from bot.channels.wechat_crypto import env_value
 from bot.channels.wecom_bot_gate import ProactiveGate
@@ -121,6 +122,7 @@ class WeComBotLink:
         self.token = secrets.token_hex(8)  # this instance's mark on the lease
         self.gate: ProactiveGate | None = None
         self.served = False  # a connection was up since the last backoff
+        self.claims_refused = 0  # times another instance held the lease when this one tried
         self.connected = asyncio.Event()
         self.refusals: Counter[tuple[str, str]] = Counter()  # (cmd, errcode) -> count
         self.takeovers = 0  # disconnected_events seen by this instance
@@ -138,6 +140,8 @@ class WeComBotLink:
             try:
                 if await lease.claim():
                     pause = await self._hold(stop, session, lease)
+                else:
+                    self.claims_refused += 1
             except (LinkLost, aiohttp.ClientError, TimeoutError, ValueError, RedisError) as error:
                 log.warning("smart bot long connection lost: %s", type(error).__name__)
             if self.served:  # it was up: start the backoff afresh
@@ -291,7 +295,7 @@ class WeComBotLink:
         async for raw in ws:
             if raw.type is not aiohttp.WSMsgType.TEXT:
                 break
-            frame = json.loads(raw.data)
+            frame = loads(raw.data)  # bounded: a broken frame ends the link, which reconnects
             if not isinstance(frame, dict):
                 continue
             headers, body = _object(frame.get("headers")), _object(frame.get("body"))

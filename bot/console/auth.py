@@ -1,4 +1,4 @@
-"""Who is logged in: the `require` decorator, login/logout pages, throttling, `render`."""
+"""Who is logged in: the `require` decorator, login/logout pages (throttled), `render`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from bot.appkeys import PAGES, REDIS, SETTINGS
 from bot.console import audit
@@ -25,11 +24,11 @@ from bot.console.csrf import (
     token_matches,
 )
 from bot.console.forms import FormError
+from bot.console.lockout import LoginThrottle, Verdict, client_address
 from bot.console.queue import ACTION_NAMES
 from bot.console.sessions import COOKIE, SESSION_SECONDS, Session, close_session, load_session
 from bot.console.sessions import open_session as start_session
 from bot.console.users import ROLES, User, UserStore
-from bot.store import keys
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +36,13 @@ CURRENT_USER = web.RequestKey("console_user", User)
 CURRENT_SESSION = web.RequestKey("console_session", Session)
 LOGIN_PATH = "/console/login"
 HOME_PATH = "/console"
-MAX_FAILURES = 5
-LOCK_SECONDS = 15 * 60
 LOCKED_MESSAGE = "登录失败次数过多，已暂时锁定，请 15 分钟后再试。"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+    return "/api/" in request.path or "application/json" in request.headers.get(
         "Accept", ""
     )
 
@@ -155,18 +152,17 @@ async def login(request: web.Request) -> web.StreamResponse:
         message = "登录页面已过期，请重新输入后再登录。"
         return _login_form(request, 403, error=message, name=name, next=next_path)
     redis = request.app[REDIS]
-    counters = [
-        keys.console_failures("user", name),
-        keys.console_failures("ip", _address(request)),
-    ]
-    if any(int(n or 0) >= MAX_FAILURES for n in await redis.mget(counters)):
+    address = client_address(request, request.app[SETTINGS].trusted_proxies)
+    throttle = LoginThrottle(redis, name, address)
+    verdict = await throttle.attempt()
+    if verdict is not Verdict.ALLOWED:
+        log.info("console login refused (%s) from %s", verdict.name, address)
         return _login_error(request, LOCKED_MESSAGE, name, next_path, 429)
     user = await UserStore(redis).verify(name, password)
     if user is None:
-        await _count_failure(redis, counters)
-        log.info("console login failed for a user name from %s", _address(request))
+        log.info("console login failed for a user name from %s", address)
         return _login_error(request, "用户名或密码不对（停用的账号也无法登录）。", name, next_path)
-    await redis.delete(counters[0])
+    await throttle.forgive()
     session = await start_session(redis, user.name, user.generation)
     await audit.record(redis, user.name, "login", "")
     response = web.HTTPFound(next_path)
@@ -192,14 +188,6 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def _count_failure(redis: Redis, counters: list[str]) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        for counter in counters:
-            pipe.incr(counter)
-            pipe.expire(counter, LOCK_SECONDS)
-        await pipe.execute()
-
-
 def _login_error(
     request: web.Request, message: str, name: str, next_path: str, status: int = 401
 ) -> web.Response:
@@ -221,10 +209,6 @@ def _login_form(request: web.Request, status: int = 200, **context: Any) -> web.
         path=LOGIN_PATH,
     )
     return response
-
-
-def _address(request: web.Request) -> str:
-    return request.remote or "unknown"
 
 
 def _safe_next(target: str) -> str:

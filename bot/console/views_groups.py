@@ -17,6 +17,7 @@ from aiohttp.web_request import FileField
 
 from bot.appkeys import REDIS, SETTINGS
 from bot.articles import packs
+from bot.bounded import whole_number
 from bot.console import audit, forms, pages
 from bot.console.auth import CURRENT_USER, require
 from bot.models import Group, PushTarget
@@ -83,15 +84,15 @@ async def save_group(request: web.Request) -> web.StreamResponse:
     try:
         kind = parse_kind(forms.text(form, "kind", 40))
         target = forms.text(form, "target", 40)
-        members = forms.text(form, "members", 9) or "0"
-        if kind is None or not members.isdigit() or target not in {t.value for t in TARGETS}:
+        members = whole_number(forms.text(form, "members", 9) or "0", 9)
+        if kind is None or members is None or target not in {t.value for t in TARGETS}:
             raise forms.FormError("群类型、推送方式或人数填写不对。")
         updated = replace(
             group,
             name=forms.text(form, "name", 100),
             kind=kind,
             region=forms.text(form, "region", 200).strip("/"),
-            members=int(members),
+            members=members,
             owner=forms.text(form, "owner", 64),
             target=PushTarget(target),
         )

@@ -18,6 +18,7 @@ from typing import Any, cast
 import yaml
 from redis.asyncio import Redis
 
+from bot.bounded import whole_number
 from bot.models import Group, PushTarget
 from bot.store.groups import (
     MAX_ROBOT_KEY_LENGTH,
@@ -172,15 +173,15 @@ def _group(fields: dict[str, Any]) -> tuple[Group, str]:
     target = _TARGETS.get(text.get("target", ""), None if text.get("target") else PushTarget.NONE)
     if target is None:
         raise InvalidGroup("target", f"不认识“{text['target']}”这个推送方式")
-    members = text.get("members") or "0"
-    if not members.isdigit():
+    members = whole_number(text.get("members") or "0", 9)
+    if members is None:
         raise InvalidGroup("members", "must be a whole number")
     group = Group(
         id=text.get("id", ""),
         name=text.get("name", ""),
         kind=kind,
         region=text.get("region", "").strip("/"),
-        members=int(members),
+        members=members,
         owner=text.get("owner", ""),
         target=target,
     )

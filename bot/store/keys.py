@@ -270,9 +270,15 @@ def console_session(token_hash: str) -> str:
     return f"{PREFIX}:{{session:{token_hash}}}:session"
 
 
-def console_failures(scope: str, who: str) -> str:
-    """Counter of failed logins for a user name or a client address, expiring with the lock."""
-    return f"{PREFIX}:{{login:{scope}:{who}}}:failures"
+# Login throttling keys share one slot: the attempt script reads and writes both at once.
+def login_failures(name: str) -> str:
+    """Counter of an account's failed logins, expiring with its lock."""
+    return f"{PREFIX}:{{login}}:account:{name}"
+
+
+def login_address(address_hash: str) -> str:
+    """Set of the accounts that failed to log in from one address (its SHA-256 prefix)."""
+    return f"{PREFIX}:{{login}}:address:{address_hash}"
 
 
 def console_image(image_id: str) -> str:

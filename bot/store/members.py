@@ -11,6 +11,11 @@ from redis.asyncio import Redis
 from bot.store import keys
 
 
+def member_label(member: str) -> str:
+    """Return a humane stand-in for a member's name where none was given: 「群成员 3F9A」."""
+    return f"群成员 {member[:4].upper()}"
+
+
 class MemberHasher:
     """HMAC member ids with a secret so stored metrics never hold a raw id."""
 

@@ -11,12 +11,15 @@ from bot.appkeys import PAGES
 from bot.console.routes import setup_console
 from bot.dashboard.views import setup_dashboard
 from bot.web import articles, packs, quiz, sim
+from bot.web.sim import PUBLIC_SIMULATOR
+from bot.web.tryit import setup_try_page
 
 WEB_DIR = Path(__file__).resolve().parent  # templates/ and static/
 
 
 def setup_routes(app: web.Application) -> None:
-    """Register every route and the page template environment."""
+    """Register every route and the page template environment (the public simulator's only
+    when `app[PUBLIC_SIMULATOR]` is set)."""
     app[PAGES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
         autoescape=True,
@@ -25,11 +28,10 @@ def setup_routes(app: web.Application) -> None:
     )
     app.router.add_get("/", sim.home)
     app.router.add_get("/healthz", sim.healthz)
-    app.router.add_get("/sim", sim.page)
-    app.router.add_get("/api/sim/groups", sim.groups)
-    app.router.add_post("/api/sim/messages", sim.messages)
-    app.router.add_post("/api/sim/images", sim.images)
-    app.router.add_get("/api/sim/feed", sim.feed)
+    if app[PUBLIC_SIMULATOR]:
+        app.router.add_get("/sim", sim.page)
+        sim.add_chat_api(app, sim.PUBLIC_API)
+    setup_try_page(app)
     article = "/a/{prefix:alerts|letters|scams|console}/{name:[A-Za-z0-9_-]{1,60}}"
     app.router.add_get(article, articles.show)
     app.router.add_post(article + "/receipt", articles.receipt)

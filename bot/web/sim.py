@@ -1,26 +1,37 @@
-"""The simulator's chat page and JSON API, and the health check."""
+"""The simulator's chat page and JSON API, and the health check.
+
+The public page and API (/sim, /api/sim/*) are mounted only where PUBLIC_SIMULATOR is set;
+the console's 试一试 page (bot/web/tryit.py) serves the same handlers to logged-in officers.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from redis.exceptions import RedisError
 
 from bot import appkeys as keys
 from bot.answers.images import MAX_IMAGE_BYTES
+from bot.bounded import whole_number
 from bot.channels.base import InboundError
 from bot.channels.health import channel_health
 from bot.channels.simulator import PRIVATE, SIMULATOR
 from bot.models import Group, PushTarget
 from bot.store import keys as redis_keys
 from bot.store.groups import GroupRegistry
+from bot.web.middlewares import json_body
+
+PUBLIC_SIMULATOR = web.AppKey("public_simulator", bool)
+PUBLIC_API = "/api/sim"
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    """Send visitors to the simulator."""
-    raise web.HTTPFound("/sim")
+    """Send visitors to the simulator, or to the console where the simulator is not public."""
+    raise web.HTTPFound("/sim" if request.app[PUBLIC_SIMULATOR] else "/console")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -32,8 +43,23 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", **await channel_health(request.app)})
 
 
+def add_chat_api(
+    app: web.Application, prefix: str, guard: Callable[[Handler], Handler] = lambda h: h
+) -> None:
+    """Register the chat page's API under `prefix`, each handler wrapped in `guard`."""
+    app.router.add_get(prefix + "/groups", guard(groups))
+    app.router.add_post(prefix + "/messages", guard(messages))
+    app.router.add_post(prefix + "/images", guard(images))
+    app.router.add_get(prefix + "/feed", guard(feed))
+
+
 async def page(request: web.Request) -> web.Response:
-    """Render the chat page with the demo groups."""
+    """Render the public chat page with the demo groups."""
+    return chat_page(request, api=PUBLIC_API)
+
+
+def chat_page(request: web.Request, *, api: str, csrf: str = "", back: str = "") -> web.Response:
+    """Render the chat page talking to `api` (with CSRF token `csrf`, a link `back` home)."""
     settings = request.app[keys.SETTINGS]
     template = request.app[keys.PAGES].get_template("sim.html.j2")
     html = template.render(
@@ -43,6 +69,9 @@ async def page(request: web.Request) -> web.Response:
         ],
         static_url="/static/",
         mention=settings.mention,
+        api=api,
+        csrf=csrf,
+        back=back,
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
@@ -55,7 +84,7 @@ async def groups(request: web.Request) -> web.Response:
 async def messages(request: web.Request) -> web.Response:
     """Take one member message and return the bot's replies."""
     simulator = request.app[SIMULATOR]
-    message = simulator.parse(await request.json())
+    message = simulator.parse(await json_body(request))
     reply = await request.app[keys.SERVICE].handle(message)
     return web.json_response(simulator.render(reply))
 
@@ -87,10 +116,9 @@ async def read_image_body(request: web.Request) -> bytes:
 async def feed(request: web.Request) -> web.Response:
     """Return the pushes a simulator group received after push number `after` (oldest first)."""
     group_id = request.query.get("group", "")
-    raw_after = request.query.get("after", "0")
-    if not raw_after.isdigit() or len(raw_after) > 12:
+    after = whole_number(request.query.get("after", "0"), 12)
+    if after is None:
         raise InboundError(400, "参数 after 必须是不小于 0 的整数。")
-    after = int(raw_after)
     redis = request.app[keys.REDIS]
     if group_id not in request.app[SIMULATOR].groups:
         group = await GroupRegistry(redis).get(group_id) if 0 < len(group_id) <= 128 else None

@@ -57,8 +57,6 @@ DOC_NOW = 1409659700.0  # within five minutes of both samples
 
 TOKEN = "fzTestToken2024"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-
-
 @pytest.fixture
 async def wecom(aiohttp_server: Any) -> FakeWeComAPI:
     fake = FakeWeComAPI(token_delay=0.1)

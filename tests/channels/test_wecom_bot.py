@@ -42,6 +42,7 @@ from tests.support.wecom_bot import (
     FakeWeComWS,
     WeComBotCaller,
     connected,
+    eventually,
     start_link,
 )
 
@@ -278,7 +279,7 @@ async def test_ws_one_instance_holds_the_connection_and_another_takes_over(
     first = await start_ws(gateway)
     await connected(first)
     second = await start_ws(gateway)
-    await asyncio.sleep(0.4)  # several heartbeats and claim attempts
+    await eventually(lambda: second.app[WECOM_BOT_LINK].claims_refused >= 3)
     assert gateway.subscriptions == 1
     assert not second.app[WECOM_BOT_LINK].connected.is_set()
     assert await redis.get(lease_key(BOT_ID)) == first.app[WECOM_BOT_LINK].token
@@ -298,7 +299,8 @@ async def test_ws_reconnects_after_a_drop_and_yields_a_lost_lease(
     await gateway.wait_for(lambda: gateway.subscriptions == 2 and gateway.live is not None)
     await redis.set(lease_key(BOT_ID), "another-instance", px=60_000)
     await gateway.wait_for(lambda: gateway.live is None)
-    await asyncio.sleep(0.3)
+    refused = link.claims_refused
+    await eventually(lambda: link.claims_refused >= refused + 2)  # it tried again, and yielded
     assert gateway.subscriptions == 2 and not link.connected.is_set()
 
 
@@ -306,10 +308,14 @@ async def test_ws_wrong_secret_never_connects(
     start_ws: Callable[..., Any], gateway: FakeWeComWS, redis: Redis
 ) -> None:
     client = await start_ws(gateway, secret="wrong-secret-0123456789")
-    await asyncio.sleep(0.3)
+    await gateway.wait_for(lambda: gateway.refused >= 2)  # it tried, was refused, tried again
     assert gateway.subscriptions == 0
     assert not client.app[WECOM_BOT_LINK].connected.is_set()
-    assert await redis.get(lease_key(BOT_ID)) is None  # released after each refusal
+
+    async def released() -> bool:
+        return await redis.get(lease_key(BOT_ID)) is None
+
+    await eventually(released)  # released after each refusal
 
 
 async def test_ws_proactive_send_only_after_the_chat_spoke(

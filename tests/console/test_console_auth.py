@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from bot.console.auth import LOCKED_MESSAGE, MAX_FAILURES
+from bot.console.auth import LOCKED_MESSAGE
+from bot.console.lockout import MAX_ACCOUNTS, MAX_FAILURES
 from bot.console.queue import Queue
 from bot.console.users import UserError, UserStore
 from tests.support.console import PASSWORD, content_form, log_in, make_user, post_login
@@ -69,7 +70,7 @@ async def test_a_login_post_without_the_forms_token_is_refused_and_not_counted(
 
 async def test_one_address_trying_many_names_is_throttled(client: Client, redis: Redis) -> None:
     await make_user(redis, "wang", "reviewer")
-    for n in range(MAX_FAILURES):
+    for n in range(MAX_ACCOUNTS):
         await post_login(client, name=f"guess{n}", password="x")
     response = await post_login(client, name="wang", password=PASSWORD)
     assert response.status == 429

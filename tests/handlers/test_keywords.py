@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.library import Library
+from bot.models import Message
 from bot.store.conversations import remember_menu
 from tests.conftest import Transcript
 
@@ -75,7 +77,8 @@ async def test_numbered_menu_choice_answers_that_topic(sim: Transcript) -> None:
     redis = sim.service.redis
     member = sim.service.hasher("simulator", "张三")
     async with redis.pipeline() as pipe:
-        remember_menu(pipe, "u:simulator:张三", member, ("kefu", "pingmu", "beipian"))
+        asker = Message("simulator", "张三", "", "m0", datetime.now(UTC))
+        remember_menu(pipe, asker, member, ("kefu", "pingmu", "beipian"))
         await pipe.execute()
     assert await sim.say("2") is not None
     assert sim.last is not None and sim.last.topic == "pingmu"

@@ -22,6 +22,7 @@ from bot.quiz.stats import question_stats, quiz_stats
 from bot.quiz.timers import close_due
 from bot.settings import Settings
 from bot.store import keys
+from bot.store.members import member_label
 from bot.store.reach import Measure, Unique, totals, unique_count
 from handlers.quiz import parse_answer
 from tests.conftest import Transcript
@@ -160,8 +161,12 @@ async def test_a_full_round_in_the_group(first: Instance, clock: Clock, redis: R
     assert await talk.say(third.letter, group=GROUP, user="李四") is None
     ended = await talk.say("结束答题", group=GROUP, user=ORGANISER)
     assert ended is not None and "排行榜" in ended
+    # Chat rounds show each player by a label from the member's hash, never the raw id.
+    hasher = talk.service.hasher
+    label = {who: member_label(hasher("simulator", who)) for who in ("张三", "李四", "王五")}
+    assert "张三" not in ended
     assert (
-        ended.index("张三") < ended.index("李四") < ended.index("王五")
+        ended.index(label["张三"]) < ended.index(label["李四"]) < ended.index(label["王五"])
     )  # 15 = 15 (李四 slower) > 13
     assert await first.rounds.active(GROUP) is None
     clock.now += 60  # the timer later posts nothing the organiser's replies already said

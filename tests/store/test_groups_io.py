@@ -98,3 +98,15 @@ def test_cli_import_refuses_a_file_with_bad_rows_and_writes_nothing(tmp_path: Pa
     partial = fanzha("groups", "import", str(path), "--skip-bad")
     assert partial.returncode == 0 and "已导入 2 个群，跳过 5 行" in partial.stdout
     assert "robot-b" in fanzha("groups", "list").stdout
+
+
+def test_members_in_other_scripts_digits_are_a_reported_row(tmp_path: Path) -> None:
+    path = tmp_path / "groups.csv"
+    rows = "".join(f"g{n},某群,village,城关镇,{members},,,\n" for n, members in enumerate("²١３"))
+    path.write_text(HEADER + rows, encoding="utf-8")
+    plan = plan_import(read_rows(path))
+    assert [(r.row, r.field) for r in plan.rejected] == [
+        (2, "members"),
+        (3, "members"),
+        (4, "members"),
+    ]

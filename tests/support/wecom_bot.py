@@ -11,10 +11,11 @@ answers POST /cgi-bin/aibot/response?response_code=...: each code works once (ä¸
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -205,6 +206,7 @@ class FakeWeComWS(_Fake):
     bot_id: str = BOT_ID
     secret: str = SECRET
     subscriptions: int = 0
+    refused: int = 0  # subscriptions refused for wrong credentials
     pings: int = 0
     replies: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -296,6 +298,8 @@ class FakeWeComWS(_Fake):
         ):
             await ws.send_json({**ack, "errcode": 853000, "errmsg": "invalid bot_id or secret"})
             await ws.close()
+            self.refused += 1
+            await self._notify()
             return ws
         if self.live is not None and not self.live.closed:
             await self.live.send_json(self.disconnected_frame())
@@ -368,6 +372,16 @@ async def serve_gateway(aiohttp_server: Any) -> FakeWeComWS:
     server = await aiohttp_server(fake.app)
     fake.base = str(server.make_url("")).rstrip("/")
     return fake
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 5.0) -> None:
+    """Wait until `check()` holds, looking again every 10 ms (for state no fake announces)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            outcome = check()
+            if await outcome if inspect.isawaitable(outcome) else outcome:
+                return
+            await asyncio.sleep(0.01)
 
 
 async def connected(client: TestClient[Any, Any]) -> None:

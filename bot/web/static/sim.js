@@ -2,9 +2,12 @@
 "use strict";
 
 (() => {
-  const API_URL = "/api/sim/messages";
-  const IMAGE_URL = "/api/sim/images";
-  const FEED_URL = "/api/sim/feed";
+  const appNode = document.getElementById("app");
+  const API_BASE = appNode.dataset.api || "/api/sim"; // the console's 试一试 page has its own
+  const API_URL = `${API_BASE}/messages`;
+  const IMAGE_URL = `${API_BASE}/images`;
+  const FEED_URL = `${API_BASE}/feed`;
+  const CSRF_HEADERS = appNode.dataset.csrf ? { "X-CSRF-Token": appNode.dataset.csrf } : {};
   const FEED_KEY = "fanzha-sim:feed:"; // the last push id shown, per group
   const FEED_POLL_MS = 3000;
   const PRIVATE_GROUP = "private";
@@ -411,6 +414,7 @@
         headers: {
           "Content-Type": image ? image.type || "application/octet-stream" : "application/json",
           Accept: "application/json",
+          ...CSRF_HEADERS,
         },
         body: image || JSON.stringify({ group, user, text }),
         signal: AbortSignal.timeout?.(REQUEST_TIMEOUT_MS),
