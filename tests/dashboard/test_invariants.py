@@ -52,7 +52,9 @@ async def senders(redis: Redis, library: Library, settings: Settings) -> AsyncIt
     for group in GROUPS:
         await GroupRegistry(redis).put(group)
     async with aiohttp.ClientSession() as session:
-        robot = RobotClient(session, RateLimiter(redis), RobotConfig(api_base="http://127.0.0.1:9"))
+        robot = RobotClient(
+            session, RateLimiter(redis), RobotConfig(api_base="http://127.0.0.1:9")
+        )
         yield Senders(redis, GroupRegistry(redis), ArticleStore(library, redis), robot,
                       settings.base_url, settings.timezone)  # fmt: skip
 
