@@ -14,9 +14,9 @@ from markupsafe import Markup
 
 from bot.appkeys import LIBRARY, PAGES, REDIS, SETTINGS
 from bot.console.auth import render, require
-from bot.dashboard import charts, report_xlsx, summary
+from bot.dashboard import charts, dates, report_xlsx, summary
 from bot.dashboard.period import PRESETS, BadRequest, Period, custom, month, preset, today
-from bot.dashboard.snapshot import Snapshot, collect
+from bot.dashboard.snapshot import MIN_TOPIC_ANSWERS, Snapshot, collect
 from bot.push.scheduler import SCHEDULER
 from bot.store.reach import Measure
 
@@ -75,7 +75,7 @@ def _cards(snap: Snapshot) -> list[tuple[str, str, str]]:
 
 
 def _charts(snap: Snapshot) -> dict[str, Markup]:
-    labels = [day.day.strftime("%m-%d") for day in snap.days]
+    labels = [dates.short(day.day) for day in snap.days]
     return {
         "reading": charts.line_chart(
             "阅读与回执（按日）",
@@ -110,8 +110,11 @@ def _context(snap: Snapshot, **extra: Any) -> dict[str, Any]:
         "snap": snap,
         "cards": _cards(snap),
         "charts": _charts(snap),
-        "weakest": snap.quiz[:WEAKEST],
+        "weakest": snap.weak_quiz[:WEAKEST],
+        "min_answers": MIN_TOPIC_ANSWERS,
         "percent": summary.percent,
+        "dates": dates,
+        "measures": list(Measure),
         "receipts": Measure.RECEIPTS,
         **extra,
     }
