@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.answers.matcher import KnowledgeBase
+from bot.articles.store import ArticleStore
 from bot.dashboard import data
+from bot.dashboard.letters import LetterReceipts, letters
 from bot.dashboard.period import BadRequest, Period
 from bot.dashboard.ranking import RankRow, rank
 from bot.models import GroupKind
@@ -38,6 +40,7 @@ class Snapshot:
     # What the region counted outside every sub-region: 1:1 chats, pages opened through an
     # unknown or expired link, groups registered at the region itself. Rows + this = total.
     unassigned: dict[Measure, int]
+    letters: list[LetterReceipts]
 
     @property
     def region_label(self) -> str:
@@ -79,10 +82,12 @@ async def collect(
     *,
     campaign_titles: Mapping[str, str] | None = None,
     unmatched_limit: int = 20,
+    articles: ArticleStore | None = None,
 ) -> Snapshot:
     """Read everything for `period` and `region` ("" = all); raise BadRequest on a bad region.
 
-    `campaign_titles` names the schedules/ campaigns (id -> title) in the pushes table."""
+    `campaign_titles` names the schedules/ campaigns (id -> title) in the pushes table;
+    `articles` names the letters whose receipts are counted per class."""
     groups = await GroupRegistry(redis).all()
     regions = data.region_paths(groups)
     region = check_region(region, regions)
@@ -104,6 +109,7 @@ async def collect(
         unmatched=await data.unmatched(redis, days, region, unmatched_limit),
         kinds=await data.by_kind(redis, days, region, groups),
         unassigned=unassigned(reached, ranking),
+        letters=await letters(redis, days, data.dimension(region), articles),
     )
 
 
