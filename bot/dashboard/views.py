@@ -64,7 +64,7 @@ async def _collect(request: web.Request, period: Period) -> Snapshot:
 def _cards(snap: Snapshot) -> list[tuple[str, str, str]]:
     r, m = snap.reach, snap.reach.measures
     return [
-        ("推送成功", str(m[Measure.PUSHES_SENT]), f"失败 {m[Measure.PUSHES_FAILED]} 次"),
+        ("推送成功", str(m[Measure.PUSHES_SENT]), _pushes_note(snap)),
         ("阅读次数", str(m[Measure.VIEWS]), f"约 {r.readers} 人（去重估算）"),
         ("回执", str(m[Measure.RECEIPTS]), f"登记群成员 {r.members} 人"),
         ("覆盖率", summary.percent(r.coverage), "估算：阅读人数 ÷ 群成员数"),
@@ -77,6 +77,11 @@ def _cards(snap: Snapshot) -> list[tuple[str, str, str]]:
         ("自愿报告装APP", str(m[Measure.APP_CLAIMS]), "国家反诈中心APP"),
         ("转发包", str(m[Measure.FORWARD_PACKS]), "个人微信群由群主转发"),
     ]
+
+
+def _pushes_note(snap: Snapshot) -> str:
+    failed = f"失败 {snap.reach.measures[Measure.PUSHES_FAILED]} 次"
+    return f"{failed}；含答题定时消息 {snap.quiz_pushes} 次" if snap.quiz_pushes else failed
 
 
 def _charts(snap: Snapshot) -> dict[str, Markup]:

@@ -11,25 +11,15 @@ from openpyxl import load_workbook
 from redis.asyncio import Redis
 
 from bot.articles import links
-from bot.articles.model import Article
 from bot.articles.store import ArticleStore
 from bot.console.sessions import COOKIE, open_session
 from bot.console.users import UserStore
 from bot.dashboard.letters import class_order
 from bot.library import Library
 from bot.models import Group
-from tests.support.articles import PARENTS, PARENTS_B, VILLAGE, register, today, token_in
+from tests.support.articles import LETTER, PARENTS, PARENTS_B, VILLAGE, register, today, token_in
 
 Client = TestClient[Any, Any]
-LETTER = Article(
-    "console/parents-letter",
-    "致家长的一封信",
-    "请和孩子一起读一读。",
-    "## 给家长\n收到陌生收款码先问老师。",
-    "console",
-    ("parents",),
-    receipt="class",
-)
 # (group, class typed by the parent): li owns both parents' groups, zhao none of them.
 RECEIPTS = ((PARENTS, "三年级2班"), (PARENTS, "三年级２班"), (PARENTS, "三年级10班"),
             (PARENTS_B, "四年级1班"))  # fmt: skip
