@@ -8,15 +8,13 @@ Screenshots of every step go to tests/artifacts/.
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 from redis.asyncio import Redis
 
 from bot.app import create_app, register_demo_groups
@@ -24,19 +22,9 @@ from bot.channels.simulator import Simulator
 from bot.library import Library
 from bot.settings import Settings
 from bot.store.groups import GroupRegistry
+from tests.support.browser import ARTIFACTS, chromium
 from tests.support.console import PASSWORD, make_user
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 TITLE = "紧急提醒：冒充快递客服“理赔”骗局"
 DELIVERY_TIMEOUT_MS = 30_000
 
@@ -64,14 +52,9 @@ async def base_url(settings: Settings, library: Library, redis: Redis) -> AsyncI
 @pytest.fixture
 async def page() -> AsyncIterator[Page]:
     """A fresh headless Chromium page."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (see .ci/run)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    async with chromium() as browser:
         context = await browser.new_context(viewport={"width": 1100, "height": 900})
         yield await context.new_page()
-        await browser.close()
 
 
 async def _shot(page: Page, name: str) -> None:

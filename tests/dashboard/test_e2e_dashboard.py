@@ -7,14 +7,12 @@ tests/artifacts/.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 from redis.asyncio import Redis
 
 from bot.dashboard.period import today
@@ -25,10 +23,9 @@ from bot.settings import Settings
 from bot.store import reach
 from bot.store.groups import GroupRegistry
 from bot.store.reach import Measure, Unique
+from tests.support.browser import ARTIFACTS, chromium
 from tests.support.console import PASSWORD, make_user
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 WIDTHS = {"desktop": 1100, "phone": 390}
 GROUPS = (
     Group("g-a", "幸福村村民群", GroupKind.VILLAGE, "城关镇/幸福村", 100),
@@ -50,15 +47,8 @@ _CHART_TEXTS = "() => [...document.querySelectorAll('svg.chart text')].map(t => 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """Debian's headless Chromium (no browser download)."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (see .ci/run)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 async def _seed(client: TestClient[Any, Any], redis: Redis, settings: Settings) -> None:
