@@ -1,8 +1,10 @@
 """Operations: the /metrics page (Prometheus text format), a request counter, JSON logs.
 
-The exposition is written by hand (text format 0.0.4): six metric families do not earn the
-prometheus-client dependency and its process-global registry, and half of them are read from
-Redis at scrape time (cluster-wide), which a hand-written page expresses directly.
+The exposition is prometheus-client's: it escapes label values, writes the format Prometheus
+asks for (text 0.0.4, or OpenMetrics when the Accept header says so) and keeps up with the
+format. No process-global registry: every scrape builds its own registry around one custom
+collector, which yields this instance's request counts and the families read from Redis
+beforehand (collectors are synchronous; the Redis reads are not).
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ import logging
 import re
 import time
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
+from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -28,7 +35,8 @@ from bot.store.metrics import questions
 from bot.store.reach import Measure
 
 REQUESTS = web.AppKey("request_counts", Counter[tuple[str, str, str]])
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# What a scrape without an OpenMetrics Accept header gets.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 UNMATCHED_ROUTE = "unmatched"
 
 log = logging.getLogger(__name__)
@@ -59,40 +67,69 @@ def setup_observability(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class _Scrape(Collector):
+    """The families of one scrape, already read."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield the families read for this scrape."""
+        return iter(self.families)
 
 
-def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    lines += [f"{name}{labels} {value:g}" for labels, value in samples]
-    return lines
+def _requests(counts: Counter[tuple[str, str, str]]) -> Metric:
+    family = CounterMetricFamily(
+        "fanzha_http_requests",
+        "HTTP requests served by this instance, by route, method and status.",
+        labels=("route", "method", "status"),
+    )
+    for labels, count in sorted(counts.items()):
+        family.add_metric(labels, count)
+    return family
+
+
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def _labels(text: str) -> dict[str, str]:
+    """Return the labels of a written label set '{a="b",c="d"}'."""
+    return {k: v.replace('\\"', '"').replace("\\\\", "\\") for k, v in _LABEL.findall(text)}
+
+
+def _adopt(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> Metric:
+    """Return a family written as (name, "gauge" or "counter", help, samples) as a Metric."""
+    parsed = [(_labels(text), count) for text, count in samples]
+    names = sorted(parsed[0][0]) if parsed else []
+    maker = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+    family = maker(name, help_text, labels=names)
+    for labels, count in parsed:
+        family.add_metric([labels.get(label, "") for label in names], count)
+    return family
+
+
+def _gauge(name: str, help_text: str, value: float) -> Metric:
+    return GaugeMetricFamily(name, help_text, value=value)
 
 
 async def metrics(request: web.Request) -> web.Response:
     """Answer the Prometheus scrape."""
-    lines = _family(
-        "fanzha_http_requests_total",
-        "counter",
-        "HTTP requests served by this instance, by route, method and status.",
-        [
-            (f'{{route="{_label(route)}",method="{method}",status="{status}"}}', count)
-            for (route, method, status), count in sorted(request.app[REQUESTS].items())
-        ],
-    )
+    families = [_requests(request.app[REQUESTS])]
     try:
-        lines += await _redis_families(request.app[REDIS], request.app[SETTINGS].timezone)
-        for family in await channel_families(request.app):
-            lines += _family(*family)
+        families += await _redis_families(request.app[REDIS], request.app[SETTINGS].timezone)
+        families += [_adopt(*family) for family in await channel_families(request.app)]
         up = 1
     except (RedisError, OSError):
         log.warning("metrics scrape: redis unavailable")
         up = 0
-    lines += _family("fanzha_redis_up", "gauge", "1 when Redis answered at scrape.", [("", up)])
-    return web.Response(body="\n".join(lines) + "\n", headers={"Content-Type": CONTENT_TYPE})
+    families.append(_gauge("fanzha_redis_up", "1 when Redis answered at scrape.", up))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Scrape(families))
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return web.Response(body=encode(registry), headers={"Content-Type": content_type})
 
 
-async def _redis_families(redis: Redis, timezone: str) -> list[str]:
+async def _redis_families(redis: Redis, timezone: str) -> list[Metric]:
     """Return the cluster-wide families read from Redis, and the PING round trip."""
     started = time.perf_counter()
     await redis.ping()
@@ -101,26 +138,23 @@ async def _redis_families(redis: Redis, timezone: str) -> list[str]:
     counted = await reach.totals(redis, [day])
     replies = sum((await questions(redis, [day])).values())
     depth = await Outbox(redis).depth()
+    pushes = GaugeMetricFamily(
+        "fanzha_pushes_today", "Pushes today by outcome, all instances.", labels=("outcome",)
+    )
+    pushes.add_metric(("sent",), counted[Measure.PUSHES_SENT])
+    pushes.add_metric(("failed",), counted[Measure.PUSHES_FAILED])
+    outbox = GaugeMetricFamily(
+        "fanzha_outbox_depth",
+        "Outbox deliveries by state (pending, urgent, in_flight, lag, delayed, dead).",
+        labels=("state",),
+    )
+    for state, count in sorted(depth.items()):
+        outbox.add_metric((state,), count)
     return [
-        *_family("fanzha_redis_ping_seconds", "gauge", "PING round trip.", [("", latency)]),
-        *_family(
-            "fanzha_replies_today", "gauge", "Replies today, all instances.", [("", replies)]
-        ),
-        *_family(
-            "fanzha_pushes_today",
-            "gauge",
-            "Pushes today by outcome, all instances.",
-            [
-                ('{outcome="sent"}', counted[Measure.PUSHES_SENT]),
-                ('{outcome="failed"}', counted[Measure.PUSHES_FAILED]),
-            ],
-        ),
-        *_family(
-            "fanzha_outbox_depth",
-            "gauge",
-            "Outbox deliveries by state (pending, urgent, in_flight, lag, delayed, dead).",
-            [(f'{{state="{_label(state)}"}}', count) for state, count in sorted(depth.items())],
-        ),
+        _gauge("fanzha_redis_ping_seconds", "PING round trip.", latency),
+        _gauge("fanzha_replies_today", "Replies today, all instances.", replies),
+        pushes,
+        outbox,
     ]
 
 

@@ -26,21 +26,40 @@ _SAMPLE = re.compile(rf"({_NAME})({_LABELS})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)")
 _COMMENT = re.compile(rf"# (HELP {_NAME} .+|TYPE {_NAME} (counter|gauge|untyped))")
 
 
-def parse(text: str) -> dict[str, float]:
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")')
+
+
+def canonical(sample: str) -> str:
+    """Return "name{labels}" with its labels sorted: their order carries no meaning."""
+    name, _, labels = sample.partition("{")
+    return name + ("{" + ",".join(sorted(_LABEL.findall(labels))) + "}" if labels else "")
+
+
+class Samples(dict[str, float]):
+    """Samples looked up by "name{labels}" in any label order."""
+
+    def __getitem__(self, key: str) -> float:
+        return super().__getitem__(canonical(key))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(canonical(key))
+
+
+def parse(text: str) -> Samples:
     """Return {"name{labels}": value}; fail on any line that is not valid exposition format."""
     assert text.endswith("\n")
-    samples: dict[str, float] = {}
+    samples = Samples()
     for line in text.splitlines():
         if line.startswith("#"):
             assert _COMMENT.fullmatch(line), line
             continue
         match = _SAMPLE.fullmatch(line)
         assert match, line
-        samples[match[1] + (match[2] or "")] = float(match[3])
+        samples[canonical(match[1] + (match[2] or ""))] = float(match[3])
     return samples
 
 
-async def scrape(client: TestClient[Any, Any]) -> dict[str, float]:
+async def scrape(client: TestClient[Any, Any]) -> Samples:
     response = await client.get("/metrics")
     assert response.status == 200
     assert response.headers["Content-Type"] == CONTENT_TYPE
@@ -155,3 +174,13 @@ def test_log_format_setting() -> None:
     assert Settings.from_env({}).log_format == "TEXT"
     with pytest.raises(SettingsError, match="FANZHA_LOG_FORMAT"):
         Settings.from_env({"FANZHA_LOG_FORMAT": "xml"})
+
+
+async def test_openmetrics_is_served_when_asked_for(client: TestClient[Any, Any]) -> None:
+    response = await client.get(
+        "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    text = await response.text()
+    assert text.endswith("# EOF\n") and "fanzha_redis_up 1.0" in text

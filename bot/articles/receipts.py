@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 
 from redis.asyncio import Redis
@@ -12,13 +13,15 @@ from redis.asyncio.client import Pipeline
 
 from bot.articles.tracking import count_receipt
 from bot.models import Group
-from bot.store import keys
+from bot.store import keys, reach
 
 # A "收到" counts for the latest item pushed to the group within this window.
 REPLY_WINDOW_SECONDS = 3 * 24 * 3600
 CLASS_MAX_CHARS = 16
 # "三年级2班", "初二（3）班", "高一1班", "5班": Chinese, digits, letters, brackets; ends with 班.
 _LONG_NUMBER = re.compile(r"\d{5}")
+# Item ids never hold "|" (prefix/name) and class names cannot (see _CLASS).
+CLASS_FIELD_SEPARATOR = "|"
 _CLASS = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9()-]{0,15}班$")
 
 
@@ -81,8 +84,35 @@ async def record(
         if school_class:
             pipe.hincrby(keys.receipt_classes(item_id), school_class, 1)
             pipe.expire(keys.receipt_classes(item_id), keys.RECEIPT_TTL_SECONDS)
+            # By day and dimension too, so the report, dashboard and teachers can read them.
+            count_class(pipe, day, group, item_id, school_class)
         await pipe.execute()
     return True
+
+
+def count_class(
+    pipe: Pipeline, day: date, group: Group | None, item_id: str, school_class: str
+) -> None:
+    """Queue one class receipt for `item_id` under every dimension of `group`."""
+    hashes = [keys.class_receipts(day, dim, value) for dim, value in reach.group_dimensions(group)]
+    reach.count_day(pipe, hashes, f"{item_id}{CLASS_FIELD_SEPARATOR}{school_class}")
+
+
+async def classes_by_item(
+    redis: Redis, days: Iterable[date], dimension: str, value: str
+) -> dict[str, dict[str, int]]:
+    """Return item id -> class -> receipts over `days` for one dimension value."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for day in days:
+            pipe.hgetall(keys.class_receipts(day, dimension, value))
+        per_day = await pipe.execute()
+    result: dict[str, dict[str, int]] = {}
+    for stored in per_day:
+        for field, count in stored.items():
+            item_id, _, school_class = str(field).rpartition(CLASS_FIELD_SEPARATOR)
+            classes = result.setdefault(item_id, {})
+            classes[school_class] = classes.get(school_class, 0) + int(count)
+    return result
 
 
 async def has_receipt(redis: Redis, item_id: str, reader: str) -> bool:

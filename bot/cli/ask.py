@@ -15,6 +15,7 @@ from bot.answers.ocr import TextReader
 from bot.channels.plain import markdown_to_text
 from bot.channels.simulator import PRIVATE, Simulator
 from bot.cli.common import Commands, with_redis
+from bot.dashboard import dates
 from bot.library import Library, load_library
 from bot.models import GroupKind
 from bot.settings import Settings
@@ -50,7 +51,7 @@ def _unmatched(args: argparse.Namespace, settings: Settings) -> int:
         print("还没有答不上来的问题。")
     for row in rows:
         where = row["group"] or "一对一"
-        print(f"{row['day']}  {row['channel']}/{where}  {row['text']}")
+        print(f"{dates.tag_label(row['day'])}  {row['channel']}/{where}  {row['text']}")
     return 0
 
 

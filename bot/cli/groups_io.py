@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
+from tqdm import tqdm
 
 from bot.cli.common import Commands, with_redis
 from bot.settings import Settings
-from bot.store.groups_io import apply_import, export_groups, plan_import, read_rows
-
-BAR_WIDTH = 30
+from bot.store.groups_io import ImportPlan, apply_import, export_groups, plan_import, read_rows
 
 
 def add_actions(actions: Commands) -> None:
@@ -20,7 +20,7 @@ def add_actions(actions: Commands) -> None:
     importing = actions.add_parser("import", help="从 .csv 或 .yaml 文件批量登记群")
     importing.add_argument("file", type=Path, help="要导入的 .csv 或 .yaml 文件")
     importing.add_argument(
-        "--skip-bad", action="store_true", help="import the good rows even if some are rejected"
+        "--skip-bad", action="store_true", help="有不合格的行时，仍导入其余合格的行"
     )
     importing.set_defaults(run=_import)
     exporting = actions.add_parser(
@@ -32,10 +32,15 @@ def add_actions(actions: Commands) -> None:
     exporting.set_defaults(run=_export)
 
 
-def _progress(done: int, total: int) -> None:
-    filled = BAR_WIDTH * done // max(total, 1)
-    bar = "#" * filled + "." * (BAR_WIDTH - filled)
-    print(f"\r检查 [{bar}] {done}/{total}", end="\n" if done == total else "", file=sys.stderr)
+def _check(rows: list[tuple[int, dict[str, Any]]]) -> ImportPlan:
+    """Check the rows with a progress bar (tqdm: redrawn at most 10 times a second, with rate
+    and time left, also written when stderr is a log file so it shows the final count)."""
+    with tqdm(total=len(rows), desc="检查", unit="行", file=sys.stderr) as bar:
+
+        def advance(done: int, _total: int) -> None:
+            bar.update(done - bar.n)
+
+        return plan_import(rows, advance)
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
@@ -46,7 +51,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         reason = exc.strerror if isinstance(exc, OSError) else exc
         print(f"读不了 {args.file}：{reason}", file=sys.stderr)
         return 1
-    plan = plan_import(rows, _progress)
+    plan = _check(rows)
     for rejected in plan.rejected:
         print(f"{args.file} {rejected}", file=sys.stderr)
     if plan.rejected and not args.skip_bad:

@@ -10,10 +10,10 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bot.answers.content import ContentError
-from bot.answers.matcher import KnowledgeBase
+from bot.articles.store import ArticleStore
 from bot.cli.common import Commands
-from bot.dashboard import report_xlsx
-from bot.dashboard.period import BadRequest, Period, month
+from bot.dashboard import issuer, report_xlsx
+from bot.dashboard.period import BadRequest, Period, month, today
 from bot.dashboard.snapshot import collect
 from bot.library import Library, load_library
 from bot.push.campaigns import load_campaigns
@@ -43,7 +43,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         library = load_library(settings.content_dir)
         titles = _campaign_titles(settings, library)
         with open_redis(settings.redis_url, settings.data_dir) as url:
-            content = asyncio.run(_render(url, library.kb, period, args.region, titles))
+            content = asyncio.run(
+                _render(url, library, period, (args.region, settings.timezone), titles)
+            )
     except BadRequest as exc:
         print(f"导出失败：{exc.public}", file=sys.stderr)
         return 2
@@ -63,11 +65,18 @@ def _campaign_titles(settings: Settings, library: Library) -> dict[str, str]:
 
 
 async def _render(
-    url: str, kb: KnowledgeBase, period: Period, region: str, titles: dict[str, str]
+    url: str, library: Library, period: Period, where: tuple[str, str], titles: dict[str, str]
 ) -> bytes:
+    """Return the xlsx of `period` in `where` (region, time zone of the 填报日期)."""
+    region, timezone = where
     redis = Redis.from_url(url, decode_responses=True)
     try:
-        snap = await collect(redis, kb, period, region, campaign_titles=titles)
-        return report_xlsx.to_bytes(await report_xlsx.build(redis, snap))
+        articles = ArticleStore(library, redis)
+        snap = await collect(
+            redis, library.kb, period, region, campaign_titles=titles, articles=articles
+        )
+        dated = (await issuer.load(redis)).dated(today(timezone))
+        book = await report_xlsx.build(redis, snap, dated)
+        return report_xlsx.to_bytes(book)
     finally:
         await redis.aclose()

@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from bot.appkeys import REDIS, SETTINGS
+from bot.appkeys import LIBRARY, REDIS, SETTINGS
 from bot.articles import packs
+from bot.articles.store import ArticleStore
 from bot.bounded import whole_number
 from bot.console import audit, forms, pages
 from bot.console.auth import CURRENT_USER, require
+from bot.dashboard.letters import letters
 from bot.models import Group, PushTarget
 from bot.push.outbox import group_health
 from bot.push.outbox.health import clear as clear_health
@@ -192,6 +194,7 @@ async def _group_page(request: web.Request, group: Group, error: str = "") -> we
         "console/group.html.j2",
         group=group,
         reach=await totals(redis, _days(request), "group", group.id),
+        letters=await letters(redis, _days(request), ("group", group.id), _articles(request)),
         measures=Measure,
         health=(await group_health(redis)).get(group.id),
         has_key=await GroupRegistry(redis).robot_key(group.id) is not None,
@@ -203,6 +206,10 @@ async def _group_page(request: web.Request, group: Group, error: str = "") -> we
     if error:
         response.set_status(400)
     return response
+
+
+def _articles(request: web.Request) -> ArticleStore:
+    return ArticleStore(request.app[LIBRARY], request.app[REDIS])
 
 
 async def _list_error(request: web.Request, error: str) -> web.Response:

@@ -27,7 +27,11 @@ _T = TypeVar("_T")
 # Quiz questions about no scam in particular (quiz_stats files them under "").
 GENERAL_QUESTIONS = "防骗常识"
 # Pushes that come from no schedules/ campaign, by their Delivery.campaign.
-PUSH_SOURCES = {"console": "控制台发布的内容", "alert": "紧急预警"}
+QUIZ_PUSHES = "quiz"
+PUSH_SOURCES = {"console": "控制台发布的内容", "alert": "紧急预警", QUIZ_PUSHES: "答题定时消息"}
+# Pushes counted without a campaign (recorded before every push carried one).
+OTHER_PUSHES = ""
+OTHER_PUSHES_TITLE = "其他推送"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +196,15 @@ async def by_kind(
 
 
 async def by_campaign(
-    redis: Redis, days: Sequence[date], region: str, titles: Mapping[str, str]
+    redis: Redis,
+    days: Sequence[date],
+    region: str,
+    titles: Mapping[str, str],
+    total: Mapping[Measure, int],
 ) -> list[CampaignPushes]:
-    """Return pushes sent and failed per campaign in `region`, most sent first."""
+    """Return pushes sent and failed per campaign in `region`, most sent first.
+
+    Pushes counted under no campaign make one "其他推送" row, so the rows add up to `total`."""
     dim, value = dimension(region)
     counted = await reach.campaign_totals(redis, days, dim, value)
     names = {**PUSH_SOURCES, **titles}
@@ -207,6 +217,10 @@ async def by_campaign(
         )  # fmt: skip
         for campaign, m in counted.items()
     ]
+    sent = total[Measure.PUSHES_SENT] - sum(row.sent for row in rows)
+    failed = total[Measure.PUSHES_FAILED] - sum(row.failed for row in rows)
+    if sent > 0 or failed > 0:
+        rows.append(CampaignPushes(OTHER_PUSHES, OTHER_PUSHES_TITLE, max(sent, 0), max(failed, 0)))
     return sorted(rows, key=lambda row: (-row.sent, -row.failed, row.id))
 
 

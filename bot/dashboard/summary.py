@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dashboard.data import Reach
+from bot.dashboard.data import QUIZ_PUSHES, Reach
 from bot.dashboard.snapshot import Snapshot
 from bot.store.reach import Measure
 
@@ -28,17 +28,23 @@ def paragraphs(snap: Snapshot) -> list[str]:
 
 def _done(snap: Snapshot) -> str:
     m = snap.reach.measures
+    sent, quiz = m[Measure.PUSHES_SENT], snap.quiz_pushes
+    parts = f"，其中防骗内容 {sent - quiz} 次、答题定时消息 {quiz} 次" if quiz else ""
     kinds = "、".join(
         f"{kind.label} {counts[Measure.PUSHES_SENT]} 次"
         for kind, counts in sorted(snap.kinds.items(), key=lambda item: item[0].value)
         if counts[Measure.PUSHES_SENT]
     )
-    by_kind = f"，其中{kinds}" if kinds else ""
-    plans = "、".join(f"“{row.title}” {row.sent} 次" for row in snap.campaigns[:3] if row.sent)
+    by_kind = f"按群类型分：{kinds}；" if kinds else ""
+    plans = "、".join(
+        f"“{row.title}” {row.sent} 次"
+        for row in snap.campaigns[:3]
+        if row.sent and row.id != QUIZ_PUSHES
+    )
     by_plan = f"推送最多的是{plans}；" if plans else ""
     return (
         f"{snap.period.label}，{snap.region_label}在已登记的 {snap.reach.groups} 个群中"
-        f"推送防骗内容 {m[Measure.PUSHES_SENT]} 次{by_kind}；{by_plan}"
+        f"共推送 {sent} 次{parts}；{by_kind}{by_plan}"
         f"推送失败 {m[Measure.PUSHES_FAILED]} 次，"
         f"为个人微信群生成转发包 {m[Measure.FORWARD_PACKS]} 份。"
     )
@@ -74,8 +80,10 @@ def _quiz(snap: Snapshot) -> str:
     answers = r.measures[Measure.QUIZ_ANSWERS]
     if not answers:
         return "本期没有群众参加防骗答题。"
-    weak = "、".join(f"{t.name}（答对 {percent(t.accuracy)}）" for t in snap.quiz[:WEAK_TOPICS])
-    weakest = f"掌握最弱的是：{weak}，下期宣传宜重点讲解。" if weak else ""
+    weak = "、".join(
+        f"{t.name}（答对 {percent(t.accuracy)}）" for t in snap.weak_quiz[:WEAK_TOPICS]
+    )
+    weakest = f"低于总正确率、掌握最弱的是：{weak}，下期宣传宜重点讲解。" if weak else ""
     return (
         f"约 {r.quiz_players} 人参加防骗答题，共答题 {answers} 次，"
         f"总正确率 {percent(r.quiz_accuracy)}。{weakest}"
@@ -91,10 +99,14 @@ def _coverage(reached: Reach) -> str:
 def _ranking(snap: Snapshot) -> str:
     if not snap.ranking:
         return "下级地区没有登记的群，本期不做排名。"
-    bottom = "、".join(f"{row.name}（{_coverage(row.reach)}）" for row in snap.bottom)
-    named = f"排名靠后的是：{bottom}，请督促加强推送和转发。" if bottom else ""
-    return (
+    first = snap.ranking[0]
+    if len(snap.ranking) == 1:
+        return f"下级只有{first.name}一个地区登记了群（{_coverage(first.reach)}），本期不做排名。"
+    sentences = [
         f"按覆盖率、再按人均回执数排名，下级 {len(snap.ranking)} 个地区中"
-        f"第一名是{snap.ranking[0].name}（{_coverage(snap.ranking[0].reach)}）；"
-        f"{named}"
-    )
+        f"第一名是{first.name}（{_coverage(first.reach)}）"
+    ]
+    if snap.bottom:
+        bottom = "、".join(f"{row.name}（{_coverage(row.reach)}）" for row in snap.bottom)
+        sentences.append(f"排名靠后的是：{bottom}，请督促加强推送和转发")
+    return "；".join(sentences) + "。"

@@ -13,14 +13,16 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.appkeys import LIBRARY, PAGES, REDIS, SETTINGS
-from bot.console.auth import render, require
-from bot.dashboard import charts, report_xlsx, summary
+from bot.articles.store import ArticleStore
+from bot.console.auth import CURRENT_USER, render, require
+from bot.dashboard import charts, dates, issuer, report_xlsx, summary
 from bot.dashboard.period import PRESETS, BadRequest, Period, custom, month, preset, today
-from bot.dashboard.snapshot import Snapshot, collect
+from bot.dashboard.snapshot import MIN_TOPIC_ANSWERS, Snapshot, collect
 from bot.push.scheduler import SCHEDULER
 from bot.store.reach import Measure
 
 ROLES = ("admin", "officer", "reviewer")
+ISSUER_EDITORS = ("admin", "officer")
 WEAKEST = 5
 TOP_ASKED = 10
 
@@ -30,6 +32,7 @@ def setup_dashboard(app: web.Application) -> None:
     app.router.add_get("/console/dashboard", dashboard)
     app.router.add_get("/console/report", report)
     app.router.add_get("/console/report.xlsx", report_download)
+    app.router.add_post("/console/report/issuer", save_issuer)
 
 
 def _period(request: web.Request) -> Period:
@@ -53,13 +56,15 @@ async def _collect(request: web.Request, period: Period) -> Snapshot:
     scheduler = request.app.get(SCHEDULER)
     titles = {c.id: c.title for c in scheduler.campaigns} if scheduler else {}
     region = request.query.get("region", "")
-    return await collect(request.app[REDIS], kb, period, region, campaign_titles=titles)
+    redis = request.app[REDIS]
+    articles = ArticleStore(request.app[LIBRARY], redis)
+    return await collect(redis, kb, period, region, campaign_titles=titles, articles=articles)
 
 
 def _cards(snap: Snapshot) -> list[tuple[str, str, str]]:
     r, m = snap.reach, snap.reach.measures
     return [
-        ("推送成功", str(m[Measure.PUSHES_SENT]), f"失败 {m[Measure.PUSHES_FAILED]} 次"),
+        ("推送成功", str(m[Measure.PUSHES_SENT]), _pushes_note(snap)),
         ("阅读次数", str(m[Measure.VIEWS]), f"约 {r.readers} 人（去重估算）"),
         ("回执", str(m[Measure.RECEIPTS]), f"登记群成员 {r.members} 人"),
         ("覆盖率", summary.percent(r.coverage), "估算：阅读人数 ÷ 群成员数"),
@@ -74,8 +79,13 @@ def _cards(snap: Snapshot) -> list[tuple[str, str, str]]:
     ]
 
 
+def _pushes_note(snap: Snapshot) -> str:
+    failed = f"失败 {snap.reach.measures[Measure.PUSHES_FAILED]} 次"
+    return f"{failed}；含答题定时消息 {snap.quiz_pushes} 次" if snap.quiz_pushes else failed
+
+
 def _charts(snap: Snapshot) -> dict[str, Markup]:
-    labels = [day.day.strftime("%m-%d") for day in snap.days]
+    labels = [dates.short(day.day) for day in snap.days]
     return {
         "reading": charts.line_chart(
             "阅读与回执（按日）",
@@ -110,8 +120,12 @@ def _context(snap: Snapshot, **extra: Any) -> dict[str, Any]:
         "snap": snap,
         "cards": _cards(snap),
         "charts": _charts(snap),
-        "weakest": snap.quiz[:WEAKEST],
+        "weakest": snap.weak_quiz[:WEAKEST],
+        "letters": snap.letters,
+        "min_answers": MIN_TOPIC_ANSWERS,
         "percent": summary.percent,
+        "dates": dates,
+        "measures": list(Measure),
         "receipts": Measure.RECEIPTS,
         **extra,
     }
@@ -138,14 +152,50 @@ async def report(request: web.Request) -> web.StreamResponse:
         snap = await _collect(request, _report_month(request))
     except BadRequest as exc:
         return _refused(request, exc)
+    stored = await issuer.load(request.app[REDIS])
+    return await _report_page(request, snap, stored)
+
+
+async def _report_page(
+    request: web.Request, snap: Snapshot, shown: issuer.Issuer, error: str = ""
+) -> web.Response:
     wanted = {"month": snap.period.start.strftime("%Y-%m"), "region": snap.region}
+    local_today = today(request.app[SETTINGS].timezone)
     context = _context(
-        snap, paragraphs=summary.paragraphs(snap), query=urlencode(wanted), month=wanted["month"]
+        snap,
+        paragraphs=summary.paragraphs(snap),
+        query=urlencode(wanted),
+        month=wanted["month"],
+        issuer=shown,
+        issuer_line=shown.dated(local_today).line(),
+        issuer_error=error,
+        can_set_issuer=request[CURRENT_USER].role in ISSUER_EDITORS,
     )
     if request.query.get("print") == "1":
         page = request.app[PAGES].get_template("console/report_print.html.j2").render(**context)
         return web.Response(text=page, content_type="text/html", charset="utf-8")
-    return render(request, "console/report.html.j2", **context)
+    response = render(request, "console/report.html.j2", **context)
+    if error:
+        response.set_status(400)
+    return response
+
+
+@require(*ISSUER_EDITORS)
+async def save_issuer(request: web.Request) -> web.StreamResponse:
+    """Store 填报单位, 填报人 and 填报日期 for the reports; a bad form changes nothing."""
+    form = await request.post()
+    fields = (str(form.get(name, ""))[:200] for name in ("unit", "compiler", "day"))
+    try:
+        snap = await _collect(request, _report_month(request))
+    except BadRequest as exc:
+        return _refused(request, exc)
+    try:
+        chosen = issuer.parse(*fields)
+    except BadRequest as exc:
+        return await _report_page(request, snap, await issuer.load(request.app[REDIS]), exc.public)
+    await issuer.save(request.app[REDIS], chosen)
+    wanted = urlencode({"month": snap.period.start.strftime("%Y-%m"), "region": snap.region})
+    raise web.HTTPSeeOther(f"/console/report?{wanted}")
 
 
 @require(*ROLES)
@@ -157,7 +207,9 @@ async def report_download(request: web.Request) -> web.StreamResponse:
         return web.Response(
             text=exc.public, status=400, content_type="text/plain", charset="utf-8"
         )
-    book = await report_xlsx.build(request.app[REDIS], snap)
+    redis = request.app[REDIS]
+    dated = (await issuer.load(redis)).dated(today(request.app[SETTINGS].timezone))
+    book = await report_xlsx.build(redis, snap, dated)
     name = f"反诈宣传月报-{snap.region_label}-{snap.period.start.strftime('%Y-%m')}.xlsx"
     return web.Response(
         body=report_xlsx.to_bytes(book),

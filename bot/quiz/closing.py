@@ -38,5 +38,6 @@ def close_delivery(closed: Closed, body: str) -> Delivery:
         body=body,
         style="markdown",
         urgent=True,
+        campaign="quiz",  # its own kind of push: bot.dashboard.data.QUIZ_PUSHES
         choices=messages.next_choices(closed),
     )

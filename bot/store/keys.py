@@ -63,6 +63,11 @@ def counts(day: date, dimension: str, value: str) -> str:
     return f"{PREFIX}:{{m:{day_tag(day)}}}:counts:{dimension}:{value}"
 
 
+def class_receipts(day: date, dimension: str, value: str) -> str:
+    """Hash of "<item id>|<class>" -> receipts of the letter to parents, one day x dimension."""
+    return f"{PREFIX}:{{m:{day_tag(day)}}}:classes:{dimension}:{value}"
+
+
 def uniques(day: date, measure: str, dimension: str, value: str) -> str:
     """HyperLogLog of member hashes behind a reach measure, for one day and dimension value."""
     return f"{PREFIX}:{{m:{day_tag(day)}}}:uniq:{measure}:{dimension}:{value}"

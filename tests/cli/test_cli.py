@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -137,6 +138,7 @@ def test_unmatched_lists_what_residents_asked_in_vain(tmp_path: Path) -> None:
         stop(process)
     assert done.returncode == 0, done.stderr
     assert "村口的路灯坏了找谁修" in done.stdout and "sim-village" in done.stdout
+    assert re.search(r"^\d{4}年\d{1,2}月\d{1,2}日 ", done.stdout, re.M), done.stdout
     # With the service stopped the command starts the embedded Redis itself and reads the AOF.
     again = run_cli("unmatched", env={"FANZHA_DATA_DIR": str(tmp_path)})
     assert "村口的路灯坏了找谁修" in again.stdout

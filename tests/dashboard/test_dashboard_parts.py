@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 
-from bot.dashboard import charts
+from bot.dashboard import charts, dates
 from bot.dashboard.data import Reach, region_paths
 from bot.dashboard.period import BadRequest, custom, preset
 from bot.dashboard.ranking import order, sub_regions
@@ -76,3 +77,27 @@ def test_charts_escape_labels_and_survive_empty_data() -> None:
     assert "阅读&lt;" in line and "nan" not in line.lower()
     single = charts.line_chart("一天", ["11-01"], [("阅读", [5])])
     assert "<polyline" in single
+
+
+def test_dates_are_written_in_chinese() -> None:
+    assert dates.short(date(2026, 12, 3)) == "12月3日"
+    assert dates.full(date(2026, 12, 3)) == "2026年12月3日"
+    assert dates.span(date(2026, 11, 1), date(2026, 11, 30)) == "2026年11月1日至11月30日"
+    assert dates.span(date(2026, 12, 28), date(2027, 1, 3)) == "2026年12月28日至2027年1月3日"
+    assert dates.tag_label("20261203") == "2026年12月3日"
+    assert dates.tag_label("2026x203") == "2026x203" and dates.tag_label("20261340") == "20261340"
+
+
+def test_chart_labels_are_whole() -> None:
+    name = "虚假征信及注销校园贷诈骗"
+    bar = charts.bar_chart("问询", [(name, 3.0), ("刷单", 1.0)])
+    label_column = int(bar.split('<tspan x="')[1].split('"')[0])
+    assert name in bar and label_column >= charts.text_width(name)
+    assert 'font-weight="bold">问询' not in bar  # the <h3> above names the chart
+    days = [dates.short(date(2026, 11, 1) + timedelta(days=n)) for n in range(30)]
+    line = charts.line_chart("阅读", days, [("阅读次数", list(range(30)))])
+    assert 'text-anchor="end">11月30日</text>' in line  # the last day ends at its tick
+    assert 'text-anchor="start">11月1日</text>' in line
+    ticks = [float(part.split('"')[0]) for part in line.split('<text x="')[3:]]
+    shown = [t for t in ticks if t >= charts.PAD_LEFT][:-1]  # day labels, before the legend
+    assert all(b - a > charts.text_width("11月30日") for a, b in pairwise(shown))

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import random
+import re
+import shutil
+import subprocess
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +21,7 @@ from redis.asyncio import Redis
 from bot.channels.simulator import Simulator
 from bot.cli.main import main
 from bot.dashboard import report_xlsx
+from bot.dashboard.issuer import Issuer
 from bot.dashboard.period import BadRequest, month
 from bot.dashboard.snapshot import collect
 from bot.library import Library
@@ -252,7 +257,7 @@ async def test_xlsx_matches_the_tally(
     subs = sent[0][2:]
     assert set(subs) == {"幸福村", "东街社区", "工业园区", "新河村", "实验小学", "石桥村"}
     for row, day in zip(sent[1:], NOVEMBER, strict=True):
-        assert row[0] == day.isoformat()
+        assert row[0].date() == day  # a real date cell, shown as 11月1日
         assert row[1] == tally.by_day[(TOWN, day)][Measure.PUSHES_SENT]
         for name, value in zip(subs, row[2:], strict=True):
             assert value == tally.by_day[(f"{TOWN}/{name}", day)][Measure.PUSHES_SENT]
@@ -358,3 +363,39 @@ def test_cli_writes_the_workbook(
     assert "幸福村" in book.sheetnames
     pushes = [tuple(row) for row in book["推送计划"].iter_rows(min_row=2, values_only=True)]
     assert pushes == [("村民群高峰时段反诈提醒", 3, 0)]  # titled from schedules/
+
+
+def _pdf_pages(xlsx: Path) -> tuple[Path, int]:
+    """Convert `xlsx` with headless LibreOffice; return the PDF and its page count."""
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice is needed: apt-get install libreoffice-calc-nogui"
+    profile = xlsx.parent / "lo-profile"
+    subprocess.run(
+        [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless",
+         "--convert-to", "pdf", "--outdir", str(xlsx.parent), str(xlsx)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    pdf = xlsx.with_suffix(".pdf")
+    return pdf, len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf.read_bytes()))
+
+
+async def test_xlsx_prints_one_page_per_sheet(
+    redis: Redis, service: ChatService, library: Library, tmp_path: Path
+) -> None:
+    await seed(redis, service)
+    snap = await collect(redis, library.kb, month("2026-11"), TOWN)
+    book = await report_xlsx.build(redis, snap, Issuer("城关派出所", "张警官", date(2026, 12, 3)))
+    xlsx = tmp_path / "report.xlsx"
+    xlsx.write_bytes(report_xlsx.to_bytes(book))
+    pdf, pages = _pdf_pages(xlsx)
+    if os.environ.get("FANZHA_KEEP_PDF"):
+        shutil.copy(pdf, os.environ["FANZHA_KEEP_PDF"])
+
+    # Every sheet fits one page wide and its chart sits whole beside its table: one page each.
+    assert pages == len(book.sheetnames), pages
+    for sheet in load_workbook(xlsx).worksheets:
+        assert sheet.print_area, sheet.title
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.paperSize == 9
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        if sheet.title != "汇总":
+            assert sheet.print_title_rows == "$1:$1", sheet.title  # the header row repeats

@@ -16,18 +16,9 @@ from bot.library import Library
 from bot.store import reach
 from bot.store.reach import Measure
 from tests.conftest import Transcript
-from tests.support.articles import PARENTS, VILLAGE, register, today, token_in
+from tests.support.articles import LETTER, PARENTS, VILLAGE, register, today, token_in
 
 Client = TestClient[Any, Any]
-LETTER = Article(
-    "console/parents-letter",
-    "致家长的一封信",
-    "请和孩子一起读一读。",
-    "## 给家长\n收到陌生收款码先问老师。",
-    "console",
-    ("parents",),
-    receipt="class",
-)
 
 
 async def counted(redis: Redis, dimension: str = "all", value: str = "all") -> int:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from bot.articles.model import Article
 from bot.models import Group, GroupKind, PushTarget
 from bot.store.groups import GroupRegistry
 
@@ -40,6 +41,17 @@ ELDERLY = Group(
     60,
     "zhao",
     PushTarget.FORWARD,
+)
+
+# The letter to parents, with a receipt that names the child's class.
+LETTER = Article(
+    "console/parents-letter",
+    "致家长的一封信",
+    "请和孩子一起读一读。",
+    "## 给家长\n收到陌生收款码先问老师。",
+    "console",
+    ("parents",),
+    receipt="class",
 )
 
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')

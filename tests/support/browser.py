@@ -9,12 +9,13 @@ from __future__ import annotations
 import shutil
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 from redis.asyncio import Redis
 
 from bot.app import create_app, register_demo_groups
@@ -56,16 +57,25 @@ async def serve_app(settings: Settings, library: Library, redis: Redis) -> Async
     await runner.cleanup()
 
 
-async def open_page() -> AsyncIterator[Page]:
-    """A fresh headless Chromium page."""
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Start headless Chromium; fail the test, naming the package, when it is missing."""
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (see .ci/run)")
     ARTIFACTS.mkdir(exist_ok=True)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_page() -> AsyncIterator[Page]:
+    """A fresh headless Chromium page at desktop width."""
+    async with chromium() as browser:
         context = await browser.new_context(viewport={"width": 1100, "height": 900})
         yield await context.new_page()
-        await browser.close()
 
 
 async def shot(page: Page, name: str) -> None:
