@@ -26,9 +26,9 @@ ESCAPE = re.compile(r"\\.")
 # negation ("不要告诉家人") is judged on what comes before that wording.
 NEGATION = re.compile(
     r"(?:(?<!会)不会|(?<!要)不要|不得|(?<!能)不能|(?<!可)不可|不用|无需|无须|绝不|从不|从未|并不|切勿|请勿|勿|别(?!人)|严禁|禁止"
-    r"|谨防|警惕|防范|当心|小心|凡是|拒绝)(?!怕|担心|慌|急|紧张|犹豫)"
+    r"|谨防|警惕|防范|当心|小心|凡是?|拒绝|不存在|没有所谓|不需要|不必|不含|没(?:问|要|让|提|有要求))(?!怕|担心|慌|急|紧张|犹豫)"
 )
-NEGATION_REACH = 12
+NEGATION_REACH = 24
 CLAUSE_END = re.compile(r"[,.!?;:。，！？；：\n]")
 
 
@@ -106,12 +106,12 @@ def _matches(patterns: Sequence[re.Pattern[str]], folded: str) -> bool:
 
 
 def _negated(folded: str, found: re.Match[str]) -> bool:
-    """Return whether the clause before a match says it will not happen or must not be done."""
+    """Return whether the clause around a match says it will not happen or must not be done."""
     if NEGATION.match(found.group()):
         return False
     start = found.start()
     before = folded[max(0, start - NEGATION_REACH) : start]
-    clause = CLAUSE_END.split(before)[-1]
+    clause = CLAUSE_END.split(before)[-1] + found.group()
     return NEGATION.search(clause) is not None
 
 
@@ -161,7 +161,7 @@ class RiskRules:
         folded = fold(text)
         matched = [r for r in self.rules if _matches(r.patterns, folded)]
         fired = tuple(sorted(matched, key=lambda r: -r.weight))
-        offset = sum(s.weight for s in self.safe if _matches(s.patterns, folded))
+        offset = sum(s.weight for s in self.safe if any(p.search(folded) for p in s.patterns))
         score = max(0, sum(r.weight for r in fired) + offset)
         if score >= self.high:
             level = RiskLevel.HIGH

@@ -12,12 +12,13 @@ from bot.settings import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "tests" / "data"
 QUESTIONS = DATA / "questions.tsv"
-OFFTOPIC = DATA / "offtopic.tsv"
 CHECKER = DATA / "checker.tsv"
-CHATTER = DATA / "chatter.tsv"
+CHATTER = DATA / "group.tsv"
 TUNE, HELDOUT = "tune", "heldout"
 # Labels that mean "no entry: the bot should decline politely".
 NO_ENTRY = frozenset({"", "-", "offtopic", "none"})
+# Audiences that are no group kind: the question comes from a one-to-one chat.
+NO_GROUP = frozenset({"", "-", "general", "private"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +48,15 @@ def _rows(path: Path, text_field: str, label_field: str) -> Iterator[Row]:
                 text=text,
                 label=(record.get(label_field) or "").strip(),
                 split=(record.get("split") or _hash_split(text)).strip(),
-                audience=(record.get("audience") or "").strip(),
+                audience=_audience(record.get("audience") or ""),
                 pattern=(record.get("pattern") or "").strip(),
             )
+
+
+def _audience(value: str) -> str:
+    """Return the group audience a row is asked in, "" for a one-to-one chat."""
+    value = value.strip()
+    return "" if value in NO_GROUP else value
 
 
 def _hash_split(text: str) -> str:
@@ -59,8 +66,9 @@ def _hash_split(text: str) -> str:
 
 def questions(split: str | None = None) -> list[Row]:
     """Return the question rows (off-topic negatives included), optionally one split only."""
-    rows = read(QUESTIONS, "question", "expected") + read(OFFTOPIC, "question", "expected")
-    return [r for r in rows if split is None or r.split == split]
+    return [
+        r for r in read(QUESTIONS, "question", "expected") if split is None or r.split == split
+    ]
 
 
 def checker(split: str | None = None) -> list[Row]:
@@ -70,4 +78,4 @@ def checker(split: str | None = None) -> list[Row]:
 
 def chatter(split: str | None = None) -> list[Row]:
     """Return the group-chatter rows (label speak or silent), optionally one split only."""
-    return [r for r in read(CHATTER, "text", "label") if split is None or r.split == split]
+    return [r for r in read(CHATTER, "text", "action") if split is None or r.split == split]
