@@ -40,6 +40,7 @@ def main() -> None:
     show("off-topic declined", report.declined)
     checked = evaluate.checker(library.risk, labelled.checker(split))
     print(f"== checker ({split}): precision {checked.precision:.3f}  recall {checked.recall:.3f}")
+    show("flagged as labelled", checked.right)
     for (label, level), count in sorted(checked.levels.items()):
         print(f"    {label:<10} -> {level:<10} {count}")
     for miss in checked.misses:

@@ -54,7 +54,7 @@ def questions(kb: KnowledgeBase, rows: Sequence[labelled.Row]) -> QuestionReport
     for row in rows:
         found = kb.lookup(row.text, row.audience or None)
         lead = found.candidates[0].entry.id if found.candidates else OFFTOPIC_LABEL
-        categories = {"pattern": row.pattern, "audience": row.audience}
+        categories = dict(row.categories)
         if row.label in labelled.NO_ENTRY:
             report.declined.add(not found.candidates, categories, OFFTOPIC_LABEL, lead)
             continue
@@ -73,6 +73,7 @@ class CheckerReport:
     false_neg: int = 0
     levels: Counter[tuple[str, str]] = field(default_factory=Counter)
     misses: list[str] = field(default_factory=list)
+    right: Tally = field(default_factory=Tally)
 
     @property
     def precision(self) -> float:
@@ -98,6 +99,7 @@ def checker(rules: RiskRules, rows: Sequence[labelled.Row]) -> CheckerReport:
         report.true_pos += flagged and risky
         report.false_pos += flagged and not risky
         report.false_neg += risky and not flagged
+        report.right.add(flagged == risky, dict(row.categories), row.label, assessment.level.value)
         if flagged != risky:
             fired = ",".join(r.id for r in assessment.fired) or "-"
             report.misses.append(f"{row.label} -> {assessment.level.value} [{fired}] {row.text}")
@@ -110,5 +112,5 @@ def chatter(kb: KnowledgeBase, rules: RiskRules, rows: Sequence[labelled.Row]) -
     for row in rows:
         spoke = overheard(row.text, kb, rules, row.audience or None) is not None
         got = "speak" if spoke else "silent"
-        tallies[row.label].add(got == row.label, {"audience": row.audience}, row.label, row.text)
+        tallies[row.label].add(got == row.label, dict(row.categories), row.label, row.text)
     return dict(tallies)

@@ -19,6 +19,8 @@ TUNE, HELDOUT = "tune", "heldout"
 NO_ENTRY = frozenset({"", "-", "offtopic", "none"})
 # Audiences that are no group kind: the question comes from a one-to-one chat.
 NO_GROUP = frozenset({"", "-", "general", "private"})
+# Columns that are not categories a report is broken down by.
+UNSHOWN = frozenset({"question", "text", "expected", "label", "action", "split", "origin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,8 @@ class Row:
     label: str
     split: str
     audience: str = ""
-    pattern: str = ""
+    # Every other column but the row's origin (pattern, kind, form, trait…), for reports.
+    categories: tuple[tuple[str, str], ...] = ()
 
 
 def read(path: Path, text_field: str, label_field: str) -> list[Row]:
@@ -44,12 +47,13 @@ def _rows(path: Path, text_field: str, label_field: str) -> Iterator[Row]:
     with path.open(encoding="utf-8", newline="") as handle:
         for record in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
             text = record[text_field]
+            shown = {k: (v or "").strip() for k, v in record.items() if k not in UNSHOWN}
             yield Row(
                 text=text,
                 label=(record.get(label_field) or "").strip(),
                 split=(record.get("split") or _hash_split(text)).strip(),
                 audience=_audience(record.get("audience") or ""),
-                pattern=(record.get("pattern") or "").strip(),
+                categories=tuple(sorted(shown.items())),
             )
 
 
