@@ -1,4 +1,4 @@
-"""BM25 over jieba tokens of whole entries, for questions that use none of the phrases."""
+"""BM25 over whole entries, by jieba tokens and by syllables, for questions using no phrase."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import jieba
 
 from bot.answers.content import Entry
+from bot.answers.pinyin import Pinyin
 from bot.answers.text import normalize
 from bot.answers.variants import standardize
 
@@ -99,11 +100,37 @@ class Retriever:
 
     def scores(self, text: str) -> dict[int, float]:
         """Return the BM25 score of every entry sharing a token with the standardised `text`."""
-        scores: dict[int, float] = {}
-        for token in set(self.tokens(text)):
-            for index, weight in self._postings.get(token, ()):
-                scores[index] = scores.get(index, 0.0) + weight
-        return scores
+        return _score(self._postings, set(self.tokens(text)))
+
+
+class SoundRetriever:
+    """BM25 over syllable pairs of each entry's text as heard, so a typed homophone (警擦,
+    冻节) still counts even where it is no listed phrase."""
+
+    def __init__(self, entries: Sequence[Entry], pinyin: Pinyin) -> None:
+        self._pinyin = pinyin
+        self._postings = _bm25_postings(
+            [Counter(self.tokens(standardize(normalize(_document(e))))) for e in entries]
+        )
+
+    def tokens(self, text: str) -> list[str]:
+        """Return the pairs of neighbouring syllables of the Chinese runs in `text`."""
+        return self._pinyin.pairs(text)
+
+    def scores(self, text: str) -> dict[int, float]:
+        """Return the BM25 score of every entry sharing a syllable pair with `text`."""
+        return _score(self._postings, set(self.tokens(text)))
+
+
+def _score(
+    postings: dict[str, tuple[tuple[int, float], ...]], tokens: set[str]
+) -> dict[int, float]:
+    """Return the summed BM25 weights of `tokens` per entry index."""
+    scores: dict[int, float] = {}
+    for token in tokens:
+        for index, weight in postings.get(token, ()):
+            scores[index] = scores.get(index, 0.0) + weight
+    return scores
 
 
 def _bm25_postings(docs: list[Counter[str]]) -> dict[str, tuple[tuple[int, float], ...]]:

@@ -20,14 +20,21 @@ REWARD = {"right": 1.0, "in_menu": 0.4, "menu_miss": -0.3, "unknown": -0.2, "wro
 DECLINE = {"declined": 1.0, "menu": -0.5, "answered": -1.5, "refused_real": -1.0}
 GRIDS: dict[str, tuple[float, ...]] = {
     "sound": (0.3, 0.5, 0.7, 0.9, 1.0, 1.2),
-    "bm25": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0),
-    "audience": (0.0, 0.5, 1.0, 2.0, 3.0, 5.0),
-    "unfocused": (0.1, 0.2, 0.3, 0.5, 0.7, 1.0),
-    "confident": tuple(float(x) for x in range(3, 21)),
+    "bm25": (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0),
+    "heard": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
+    "audience": (0.0, 1.0, 2.0, 3.0, 5.0, 8.0),
+    "unfocused": (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0),
+    "confident": tuple(float(x) for x in range(4, 41, 2)),
     "margin": (1.0, 1.1, 1.2, 1.3, 1.5, 1.75, 2.0),
-    "menu": tuple(float(x) for x in range(2, 13)),
+    "menu": tuple(float(x) for x in range(2, 31, 2)),
 }
 PASSES = 4
+# Where the search starts: lenient, middling and strict thresholds (it is only locally optimal).
+STARTS: tuple[dict[str, float], ...] = (
+    {"confident": 7.0, "menu": 5.0},
+    {"confident": 12.0, "menu": 8.0, "unfocused": 0.3},
+    {"confident": 18.0, "menu": 10.0, "unfocused": 0.2},
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +71,16 @@ def utility(kb: KnowledgeBase, rows: Sequence[Prepared], calibration: Calibratio
 
 
 def fit(kb: KnowledgeBase, rows: Sequence[Prepared]) -> tuple[Calibration, float]:
-    """Coordinate search over GRIDS from the defaults; return the best calibration found."""
-    best = Calibration()
+    """Coordinate search over GRIDS from a few starting points; return the best found."""
+    found = [_search(kb, rows, replace(Calibration(), **start)) for start in STARTS]
+    return max(found, key=lambda pair: pair[1])
+
+
+def _search(
+    kb: KnowledgeBase, rows: Sequence[Prepared], start: Calibration
+) -> tuple[Calibration, float]:
+    """Improve one parameter at a time over its grid until no change helps."""
+    best = start
     best_score = utility(kb, rows, best)
     for _ in range(PASSES):
         improved = False

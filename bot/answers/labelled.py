@@ -20,7 +20,7 @@ NO_ENTRY = frozenset({"", "-", "offtopic", "none"})
 # Audiences that are no group kind: the question comes from a one-to-one chat.
 NO_GROUP = frozenset({"", "-", "general", "private"})
 # Columns that are not categories a report is broken down by.
-UNSHOWN = frozenset({"question", "text", "expected", "label", "action", "split", "origin"})
+UNSHOWN = frozenset({"question", "text", "expected", "label", "action", "split"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class Row:
     label: str
     split: str
     audience: str = ""
-    # Every other column but the row's origin (pattern, kind, form, trait…), for reports.
+    # Every other column (pattern, kind, form, trait, origin…), for reports.
     categories: tuple[tuple[str, str], ...] = ()
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from bot.answers.bm25 import Retriever
+from bot.answers.bm25 import Retriever, SoundRetriever
 from bot.answers.content import Entry
 from bot.answers.fuzzy import Owned, SoundMatcher
 from bot.answers.pinyin import shared as shared_pinyin
@@ -140,6 +140,7 @@ class KnowledgeBase:
         self.by_short = {normalize(e.short): e for e in self.entries}
         self.phrases = PhraseMatcher(self.entries)
         self.retriever = Retriever(self.entries)
+        self.heard = SoundRetriever(self.entries, shared_pinyin())
         self.topicality = Topicality(
             shared_pinyin(), {clean(p) for e in self.entries for p in (e.name, *e.aliases)} - {""}
         )
@@ -179,6 +180,7 @@ class KnowledgeBase:
             exact=_tally(exact)[0],
             sound=_tally(heard)[0],
             bm25=self.retriever.scores(cleaned),
+            heard=self.heard.scores(cleaned),
             audience=self.audiences.get(audience or "", frozenset()),
             cues=self.topicality.cues(cleaned) + heard_cues,
         )

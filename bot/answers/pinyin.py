@@ -59,6 +59,16 @@ class Pinyin:
         """Return `text` with every character replaced by its main reading's token."""
         return text.translate(self._table)
 
+    def pairs(self, text: str) -> list[str]:
+        """Return the neighbouring syllable pairs of the Chinese runs in `text`, as tokens."""
+        heard = self.heard(text)
+        low, high = chr(TOKEN_BASE), chr(TOKEN_BASE + len(self._tokens))
+        return [
+            heard[i : i + 2]
+            for i in range(len(heard) - 1)
+            if low <= heard[i] < high and low <= heard[i + 1] < high
+        ]
+
     def spellings(self, phrase: str) -> set[str]:
         """Return the token strings of `phrase`: by main readings, and as read in context
         (银行 is yin-hang, though 行 alone is mostly xing)."""

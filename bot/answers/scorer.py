@@ -33,6 +33,7 @@ class Evidence:
     exact: dict[int, float]
     sound: dict[int, float]
     bm25: dict[int, float]
+    heard: dict[int, float]
     audience: frozenset[int]
     cues: int
 
@@ -43,6 +44,7 @@ class Calibration:
 
     sound: float = 0.7
     bm25: float = 1.0
+    heard: float = 0.5
     audience: float = 1.0
     # A question with no fraud vocabulary at all has its scores multiplied by this.
     unfocused: float = 0.5
@@ -57,6 +59,8 @@ class Calibration:
             combined[index] = combined.get(index, 0.0) + self.sound * value
         for index, value in evidence.bm25.items():
             combined[index] = combined.get(index, 0.0) + self.bm25 * value
+        for index, value in evidence.heard.items():
+            combined[index] = combined.get(index, 0.0) + self.heard * value
         for index in evidence.audience & combined.keys():
             combined[index] += self.audience
         focus = 1.0 if evidence.cues else self.unfocused
