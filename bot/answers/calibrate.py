@@ -16,7 +16,15 @@ from bot.settings import PROJECT_ROOT
 
 # What each outcome is worth: a wrong direct answer costs more than a menu or a "don't know";
 # refusing a real question as off-topic costs as much as answering chatter with a scam.
-REWARD = {"right": 1.0, "in_menu": 0.4, "menu_miss": -0.3, "unknown": -0.2, "wrong": -1.5}
+# A menu led by the right entry is nearly as good as the answer; one that only lists it is less.
+REWARD = {
+    "right": 1.0,
+    "menu_lead": 0.6,
+    "in_menu": 0.3,
+    "menu_miss": -0.3,
+    "unknown": -0.3,
+    "wrong": -1.5,
+}
 DECLINE = {"declined": 1.0, "menu": -0.5, "answered": -1.5, "refused_real": -1.0}
 GRIDS: dict[str, tuple[float, ...]] = {
     "sound": (0.3, 0.5, 0.7, 0.9, 1.0, 1.2),
@@ -64,7 +72,8 @@ def utility(kb: KnowledgeBase, rows: Sequence[Prepared], calibration: Calibratio
         elif match.best:
             total += REWARD["right" if match.best.entry.id == row.label else "wrong"]
         elif ids:
-            total += REWARD["in_menu" if row.label in ids else "menu_miss"]
+            lead = "menu_lead" if ids[0] == row.label else "in_menu"
+            total += REWARD[lead if row.label in ids else "menu_miss"]
         else:
             total += REWARD["unknown"]
     return total

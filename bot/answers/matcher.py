@@ -197,12 +197,12 @@ class KnowledgeBase:
         decision = calibration.decide(top, runner_up)
         if decision is not Decision.ANSWER and not evidence.cues:
             return Match(None, (), "none", Decision.OFFTOPIC)
+        if decision is Decision.UNKNOWN:
+            return Match(None, (), "none", Decision.UNKNOWN)
         ranked = tuple(
             Candidate(self.entries[i], s, ())
-            for s, i in scored[:MENU_SIZE]
-            if s >= calibration.menu
+            for rank, (s, i) in enumerate(scored[:MENU_SIZE])
+            if s >= calibration.menu or rank == 0
         )
-        if decision is Decision.UNKNOWN or not ranked:
-            return Match(None, (), "none", Decision.UNKNOWN)
         best = ranked[0] if decision is Decision.ANSWER else None
         return Match(best, ranked, "scored", decision)
