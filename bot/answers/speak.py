@@ -29,7 +29,8 @@ ONGOING = re.compile(
 # Already over: the scam was seen through, refused, or reported.
 AVERTED = re.compile(
     r"没(理|开|转|给|上当|信|点|去|借|寄)|挂了|拉黑|幸亏|幸好|还好|啥事没有|根本没|一听就知道|识破"
-    r"|报(了)?警了|追回|学聪明|被判|去年|上回|上次|以前|听说|提醒(一下)?大家|大家(千万|注意|小心)"
+    r"|报(了)?警了|追回|学聪明|被判|去年|上回|上次|以前|听说|提醒|大家(千万|注意|小心)|凡是"
+    r"|都是(诈骗|骗子|骗局)"
 )
 
 # A fired flag this heavy is one no ordinary message carries (安全账户, 验证码, 屏幕共享…).

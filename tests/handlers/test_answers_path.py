@@ -54,7 +54,7 @@ async def test_in_a_group_a_scam_in_progress_is_answered_without_a_mention(
 ) -> None:
     answer = await sim.say("我妈接了个电话说我儿子出车祸了要打钱", group="sim-village")
     assert answer is not None and "110" in answer
-    answer = await sim.say("刚才有个客服让我开屏幕共享，说帮我退款", group="sim-community")
+    answer = await sim.say("刚才有个客服让我开屏幕共享，说帮我退款", group="sim-parents")
     assert answer is not None and sim.last is not None and sim.last.topic == "pingmu"
 
 
