@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 import jieba
@@ -18,6 +18,9 @@ jieba.setLogLevel(logging.WARNING)
 
 BM25_K1 = 1.2
 BM25_B = 0.75
+# Tokens found in more than this share of entries are not indexed.
+COMMON_SHARE = 0.5
+Postings = dict[str, tuple[tuple[int, float], ...]]
 STOP_TOKENS = frozenset(
     [
         "的",
@@ -89,13 +92,16 @@ class Retriever:
             for phrase in (entry.name, entry.short, *entry.aliases, *entry.triggers):
                 self._tokenizer.add_word(standardize(normalize(phrase)), freq=2000)
         self._entries = list(entries)
-        self._postings = _bm25_postings(
-            [Counter(self.tokens(standardize(normalize(_document(e))))) for e in entries]
+        self._postings = _informative(
+            _bm25_postings(
+                [Counter(self.tokens(standardize(normalize(_document(e))))) for e in entries]
+            ),
+            len(entries),
         )
 
     def tokens(self, text: str) -> list[str]:
         """Split standardised `text` into tokens, dropping stop words and punctuation."""
-        words = self._tokenizer.lcut_for_search(text)
+        words = self._tokenizer.lcut_for_search(text, HMM=False)
         return [w for w in words if w not in STOP_TOKENS and any(c.isalnum() for c in w)]
 
     def scores(self, text: str) -> dict[int, float]:
@@ -109,8 +115,11 @@ class SoundRetriever:
 
     def __init__(self, entries: Sequence[Entry], pinyin: Pinyin) -> None:
         self._pinyin = pinyin
-        self._postings = _bm25_postings(
-            [Counter(self.tokens(standardize(normalize(_document(e))))) for e in entries]
+        self._postings = _informative(
+            _bm25_postings(
+                [Counter(self.tokens(standardize(normalize(_body(e))))) for e in entries]
+            ),
+            len(entries),
         )
 
     def tokens(self, text: str) -> list[str]:
@@ -122,18 +131,22 @@ class SoundRetriever:
         return _score(self._postings, set(self.tokens(text)))
 
 
-def _score(
-    postings: dict[str, tuple[tuple[int, float], ...]], tokens: set[str]
-) -> dict[int, float]:
+def _informative(postings: Postings, documents: int) -> Postings:
+    """Drop tokens most entries share ("的时", "de shi"): they tell nothing and only cost time."""
+    common = documents * COMMON_SHARE
+    return {token: found for token, found in postings.items() if len(found) <= common}
+
+
+def _score(postings: Postings, tokens: set[str]) -> dict[int, float]:
     """Return the summed BM25 weights of `tokens` per entry index."""
-    scores: dict[int, float] = {}
+    scores: defaultdict[int, float] = defaultdict(float)
     for token in tokens:
         for index, weight in postings.get(token, ()):
-            scores[index] = scores.get(index, 0.0) + weight
+            scores[index] += weight
     return scores
 
 
-def _bm25_postings(docs: list[Counter[str]]) -> dict[str, tuple[tuple[int, float], ...]]:
+def _bm25_postings(docs: list[Counter[str]]) -> Postings:
     """Return, per token, the BM25 weight it contributes to each document containing it."""
     lengths = [sum(doc.values()) for doc in docs]
     average = sum(lengths) / max(len(lengths), 1)
@@ -148,6 +161,13 @@ def _bm25_postings(docs: list[Counter[str]]) -> dict[str, tuple[tuple[int, float
             idf = math.log(1 + (len(docs) - n + 0.5) / (n + 0.5))
             postings.setdefault(token, []).append((index, idf * tf * (BM25_K1 + 1) / (tf + norm)))
     return {token: tuple(entries) for token, entries in postings.items()}
+
+
+def _body(entry: Entry) -> str:
+    """Return an entry's prose and names: its listed phrases are heard by fuzzy.SoundMatcher."""
+    return " ".join(
+        (entry.name, entry.short, entry.summary, entry.how, entry.example, *entry.red_flags)
+    )
 
 
 def _document(entry: Entry) -> str:

@@ -141,8 +141,9 @@ class KnowledgeBase:
         self.phrases = PhraseMatcher(self.entries)
         self.retriever = Retriever(self.entries)
         self.heard = SoundRetriever(self.entries, shared_pinyin())
+        # Entry names count as fraud words; aliases are too many to make the cue list flat.
         self.topicality = Topicality(
-            shared_pinyin(), {clean(p) for e in self.entries for p in (e.name, *e.aliases)} - {""}
+            shared_pinyin(), {clean(p) for e in self.entries for p in (e.name, e.short)} - {""}
         )
         self.calibration = calibration or calibrated()
         audiences: dict[str, set[int]] = defaultdict(set)
