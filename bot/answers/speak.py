@@ -52,9 +52,9 @@ def overheard(
     if AVERTED.search(text):
         return None
     if tells(text) or ASKING.search(text):
-        found = _in_progress(text, kb, rules, audience, ongoing=bool(ONGOING.search(text)))
-        if found:
-            return found
+        reported = _in_progress(text, kb, rules, audience, ongoing=bool(ONGOING.search(text)))
+        if reported:
+            return reported
     if ASKING.search(text):
         found = kb.lookup(text, audience)
         if found.best is not None and kb.phrases.candidates(text):
