@@ -6,6 +6,7 @@ import re
 
 from bot.answers.checker import Assessment, RiskLevel, RiskRules
 from bot.answers.matcher import KnowledgeBase
+from bot.answers.narrative import is_story
 from bot.answers.render import Renderer
 from bot.filters import addressed
 from bot.models import Message, Reply
@@ -33,9 +34,12 @@ def asked_to_check(message: Message, risk: RiskRules) -> dict[str, object] | Non
 
 
 def pasted_and_risky(message: Message, risk: RiskRules) -> dict[str, object] | None:
-    """Pass when a message put to the bot is a pasted SMS or chat showing red flags."""
+    """Pass when a message put to the bot is a pasted SMS or chat showing red flags.
+
+    A resident's own story is not a pasted text: it gets the scam's answer (handlers.keywords).
+    """
     text = message.text.strip()
-    if not (LOOKS_PASTED.search(text) or len(text) >= PASTED_MIN_CHARS):
+    if not (LOOKS_PASTED.search(text) or len(text) >= PASTED_MIN_CHARS) or is_story(text):
         return None
     assessment = risk.assess(text)
     return (

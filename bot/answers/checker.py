@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.answers.text import normalize
+from bot.answers.text import drop_decoys, normalize
 
 SLUG = re.compile(r"[a-z][a-z0-9_]*\Z")
 RULE_FIELDS = frozenset({"id", "label", "advice", "weight", "patterns", "scam"})
@@ -21,10 +20,16 @@ TOP_FIELDS = frozenset({"levels", "rules", "safe_patterns"})
 LEVEL_FIELDS = frozenset({"high", "suspicious"})
 LABEL_MAX = 16
 ADVICE_MAX = 60
-# Characters scammers sprinkle between words to slip past keyword filters ("刷★单", "安·全").
-DECOY_CHARS = frozenset("*·•・~_|^")
-DECOY_CATEGORIES = frozenset({"So", "Sk", "Cf", "Mn", "Me"})
 ESCAPE = re.compile(r"\\.")
+# Advice that says what nobody will ask ("客服不会要求您开启屏幕共享") is not a request: a flag
+# preceded, within its clause, by one of these is not counted. A rule whose own wording is a
+# negation ("不要告诉家人") is judged on what comes before that wording.
+NEGATION = re.compile(
+    r"(?:(?<!会)不会|(?<!要)不要|不得|(?<!能)不能|(?<!可)不可|不用|无需|无须|绝不|从不|从未|并不|切勿|请勿|勿|别(?!人)|严禁|禁止"
+    r"|谨防|警惕|防范|当心|小心|凡是?|拒绝|不存在|没有所谓|不需要|不必|不含|没(?:问|要|让|提|有要求))(?!怕|担心|慌|急|紧张|犹豫)"
+)
+NEGATION_REACH = 24
+CLAUSE_END = re.compile(r"[,.!?;:。，！？；：\n]")
 
 
 class RiskLevel(Enum):
@@ -90,16 +95,24 @@ class Assessment:
 
 def fold(text: str) -> str:
     """Return `text` as the rules see it: normalised, with emoji and decoy symbols dropped."""
-    return "".join(
-        ch
-        for ch in normalize(text)
-        if ch not in DECOY_CHARS and unicodedata.category(ch) not in DECOY_CATEGORIES
-    )
+    return drop_decoys(normalize(text))
 
 
 def _matches(patterns: Sequence[re.Pattern[str]], folded: str) -> bool:
-    """Return whether any of `patterns` occurs in the folded text."""
-    return any(p.search(folded) for p in patterns)
+    """Return whether any of `patterns` occurs in the folded text, not negated."""
+    return any(
+        not _negated(folded, found) for pattern in patterns for found in pattern.finditer(folded)
+    )
+
+
+def _negated(folded: str, found: re.Match[str]) -> bool:
+    """Return whether the clause around a match says it will not happen or must not be done."""
+    if NEGATION.match(found.group()):
+        return False
+    start = found.start()
+    before = folded[max(0, start - NEGATION_REACH) : start]
+    clause = CLAUSE_END.split(before)[-1] + found.group()
+    return NEGATION.search(clause) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +161,7 @@ class RiskRules:
         folded = fold(text)
         matched = [r for r in self.rules if _matches(r.patterns, folded)]
         fired = tuple(sorted(matched, key=lambda r: -r.weight))
-        offset = sum(s.weight for s in self.safe if _matches(s.patterns, folded))
+        offset = sum(s.weight for s in self.safe if any(p.search(folded) for p in s.patterns))
         score = max(0, sum(r.weight for r in fired) + offset)
         if score >= self.high:
             level = RiskLevel.HIGH

@@ -1,47 +1,13 @@
-"""Keyword answers: routing accuracy on real-sounding questions, and conversations in groups."""
+"""Keyword answers in conversations, one-to-one and in groups (accuracy: tests/answers)."""
 
 from __future__ import annotations
 
-import csv
-from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bot.library import Library
 from bot.models import Message
 from bot.store.conversations import remember_menu
 from tests.conftest import Transcript
-
-DATA = Path(__file__).resolve().parents[1] / "data" / "questions.tsv"
-MIN_ACCURACY = 0.90
-
-
-def load_questions() -> list[tuple[str, str]]:
-    """Return (question, expected) for the first set (origin v1) that the router was tuned on."""
-    with DATA.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    return [(row["question"], row["expected"]) for row in rows if row["origin"] == "v1"]
-
-
-def test_the_question_set_is_large_and_covers_every_entry(library: Library) -> None:
-    questions = load_questions()
-    assert len(questions) >= 150
-    counts = Counter(expected for _, expected in questions)
-    assert set(counts) <= set(library.kb.by_id)
-    assert {e.id for e in library.kb.entries} - set(counts) == set()
-
-
-def test_top1_routing_accuracy(library: Library) -> None:
-    questions = load_questions()
-    misses = []
-    for question, expected in questions:
-        found = library.kb.lookup(question)
-        got = found.best.entry.id if found.best else None
-        if got != expected:
-            misses.append(f"{question} -> {got} (want {expected})")
-    accuracy = 1 - len(misses) / len(questions)
-    print(f"top-1 accuracy {accuracy:.3f} over {len(questions)} questions")
-    assert accuracy >= MIN_ACCURACY, "\n".join(misses)
 
 
 async def test_a_named_scam_gets_a_short_answer_and_a_follow_up(sim: Transcript) -> None:
@@ -67,7 +33,7 @@ async def test_menu_lists_topics_and_scams(sim: Transcript, library: Library) ->
 
 
 async def test_unknown_question_is_logged_for_officers(sim: Transcript) -> None:
-    answer = await sim.say("今天食堂中午吃什么菜")
+    answer = await sim.say("对方说要我往一个账户打钱，这正常吗")
     assert answer is not None and "110" in answer
     assert sim.last is not None and sim.last.intent in {"unmatched", "menu"}
     assert await sim.service.redis.xlen("fz:{unmatched}:log") == 1
