@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -39,13 +38,15 @@ def build_senders(app: web.Application) -> Senders:
     )
 
 
-async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Start this instance's sender; on shutdown let in-flight sends finish."""
-    worker = app[OUTBOX_WORKER] = Worker(
-        app[REDIS], build_senders(app), OutboxConfig.from_env(os.environ)
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    yield
-    stop.set()
-    await task
+def setup_outbox(app: web.Application, config: OutboxConfig) -> None:
+    """Run an outbox worker with `config` (read from the OUTBOX_* settings) for the app's life."""
+
+    async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
+        worker = app[OUTBOX_WORKER] = Worker(app[REDIS], build_senders(app), config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        yield
+        stop.set()
+        await task  # in-flight sends finish, or stay pending for a takeover
+
+    app.cleanup_ctx.append(outbox_ctx)

@@ -6,7 +6,7 @@ from redis.asyncio import Redis
 
 from bot.models import Delivery
 from bot.push.outbox import Outbox
-from bot.store import keys
+from tests.support.outbox import queued
 
 
 def _deliveries(count: int, *, prefix: str = "c1:g", urgent: bool = False) -> list[Delivery]:
@@ -20,17 +20,17 @@ async def test_enqueue_skips_keys_already_queued(redis: Redis) -> None:
     outbox = Outbox(redis)
     assert await outbox.enqueue(_deliveries(3)) == 3
     assert await outbox.enqueue(_deliveries(5)) == 2
-    assert await redis.xlen(keys.OUTBOX_NORMAL) == 5
+    assert len(await queued(redis)) == 5
     assert (await outbox.depth())["pending"] == 5
-    assert await outbox.state("c1:g0:f1") == "queued"
-    assert not await outbox.delivered("c1:g0:f1")
+    assert await outbox.state("g0", "c1:g0:f1") == "queued"
+    assert not await outbox.delivered("g0", "c1:g0:f1")
 
 
 async def test_enqueue_skips_duplicates_within_one_call_and_large_batches(redis: Redis) -> None:
     outbox = Outbox(redis)
     doubled = _deliveries(700) + _deliveries(700)
     assert await outbox.enqueue(doubled) == 700
-    assert await redis.xlen(keys.OUTBOX_NORMAL) == 700
+    assert len(await queued(redis)) == 700
 
 
 async def test_urgent_deliveries_go_to_their_own_stream(redis: Redis) -> None:
