@@ -71,3 +71,4 @@ class Pipelined:
         async with self.redis.pipeline(transaction=False) as pipe:
             build(pipe)
             return list(await pipe.execute())
+

@@ -63,6 +63,7 @@ class Sending:
 
         def build(pipe: Pipeline) -> None:
             nonlocal place
+            start = len(pipe)  # the pipe may carry other sends' calls before these
             if token:
                 self._queue_done(pipe, job, token)
             # The count goes before the record: if only the first of them reaches Redis, the
@@ -70,7 +71,7 @@ class Sending:
             if counted and group is not None and finish.outcome != "held":
                 day = self.senders.today()
                 reach.count_push(pipe, day, group, measure, delivery.key, delivery.campaign or "")
-            place = len(pipe)
+            place = len(pipe) - start
             queue_finish(pipe, job.entry, delivery, finish)
             if finish.outcome == "sent" and delivery.item_id and group is not None:
                 receipts.queue_note_push(pipe, group.id, delivery.item_id)
