@@ -11,7 +11,6 @@ from redis.asyncio import Redis
 
 from bot.cli.common import Commands
 from bot.push.outbox import Outbox, group_health
-from bot.push.outbox.queue import DEAD_LETTERS_KEPT
 from bot.settings import Settings
 from bot.store.embedded import open_redis
 
@@ -92,13 +91,10 @@ async def _retry(url: str, wanted: list[str]) -> list[str]:
     redis = Redis.from_url(url, decode_responses=True)
     try:
         outbox = Outbox(redis)
-        letters = [*await outbox.dead_letters(DEAD_LETTERS_KEPT),
-                   *await outbox.held(DEAD_LETTERS_KEPT)]  # fmt: skip
-        found = {letter.delivery.key: letter for letter in letters}
         missing = []
         for key in wanted:
-            letter = found.get(key)
-            if letter is None or not await outbox.requeue(letter.delivery, letter.parts):
+            letter = await outbox.letter(key)
+            if letter is None or not await outbox.requeue_letter(letter):
                 missing.append(key)
         return missing
     finally:

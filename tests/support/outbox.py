@@ -11,6 +11,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.models import Delivery, Group, GroupKind, PushTarget
+from bot.push.outbox import Outbox
 from bot.push.outbox.config import OutboxConfig
 from bot.push.outbox.queue import decode
 from bot.push.outbox.worker import Worker
@@ -70,3 +71,13 @@ async def queued(redis: Redis, *, urgent: bool | None = None) -> list[Delivery]:
             pipe.xrange(name)
         streams = await pipe.execute()
     return [decode(fields["d"]) for entries in streams for _, fields in entries]
+
+
+async def died_mid_post(redis: Redis, push: Delivery) -> None:
+    """Queue `push` and leave it as a sender that died during its post does: taken by that
+    consumer, never acknowledged, marked in flight."""
+    await Outbox(redis).enqueue([push])
+    stream = keys.outbox_normal(keys.outbox_shard(push.group_id))
+    await redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0")
+    await redis.xreadgroup(keys.OUTBOX_GROUP, "died-mid-post", {stream: ">"})
+    await redis.set(keys.delivery_state(push.group_id, push.key), "sending:0")

@@ -91,13 +91,15 @@ if #next == 0 then return -1 end
 return math.max(0, tonumber(next[2]) - now)
 """)
 
-# KEYS: state, stream. ARGV: delivery JSON, state ttl, parts sent. Queues a parked or held
-# delivery again (after its parts already sent); 0 when it is neither.
+# KEYS: state, stream, held stream. ARGV: delivery JSON, state ttl, parts sent, held entry id.
+# Queues a parked or held delivery again (after its parts already sent) and drops its entry
+# from the held stream (it no longer waits for an officer); 0 when it is neither.
 REQUEUE = Lua("""
 local state = redis.call('GET', KEYS[1])
 if state ~= 'parked' and state ~= 'held' then return 0 end
 redis.call('SET', KEYS[1], 'queued:' .. ARGV[3], 'EX', ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'd', ARGV[1], 'n', '0', 's', ARGV[3])
+if ARGV[4] ~= '' then redis.call('XDEL', KEYS[3], ARGV[4]) end
 return 1
 """)
 

@@ -16,7 +16,7 @@ import contextlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from redis.asyncio import Redis
@@ -134,11 +134,13 @@ class Outbox:
         value = await self._redis.get(keys.delivery_state(group_id, key))
         return None if value is None else str(value).partition(":")[0]
 
-    async def requeue(self, delivery: Delivery, parts: int = 0) -> bool:
-        """Queue a parked or held delivery once more, leaving out `parts` sent already;
-        False when it is neither (queued, sent, or never queued)."""
-        names = [keys.delivery_state(delivery.group_id, delivery.key), stream_of(delivery)]
-        args: list[str | int] = [encode(delivery), keys.DELIVERY_TTL_SECONDS, parts]
+    async def requeue(self, delivery: Delivery, parts: int = 0, held_id: str = "") -> bool:
+        """Queue a parked or held delivery once more, leaving out `parts` sent already, and
+        take it off the held list (entry `held_id`); False when it is neither parked nor held."""
+        shard = keys.outbox_shard(delivery.group_id)
+        names = [keys.delivery_state(delivery.group_id, delivery.key), stream_of(delivery),
+                 keys.outbox_held(shard)]  # fmt: skip
+        args: list[str | int] = [encode(delivery), keys.DELIVERY_TTL_SECONDS, parts, held_id]
         [requeued] = await self.pipelined.run(lambda pipe: REQUEUE.queue(pipe, names, args))
         return bool(requeued)
 
@@ -180,6 +182,21 @@ class Outbox:
         """Return the newest held deliveries (in flight when their sender died), newest first."""
         return await self._letters(keys.outbox_held, count)
 
+    async def letter(self, key: str) -> Letter | None:
+        """Return the held, else the newest parked, delivery with this key (None if neither)."""
+        kept = DEAD_LETTERS_KEPT
+        for letters in (await self.held(kept), await self.dead_letters(kept)):
+            found = next((letter for letter in letters if letter.delivery.key == key), None)
+            if found is not None:
+                return found
+        return None
+
+    async def requeue_letter(self, letter: Letter) -> bool:
+        """Queue a held or parked delivery again after the parts it had sent; False when it was
+        requeued or sent meanwhile."""
+        held_id = letter.entry_id if letter.held else ""
+        return await self.requeue(letter.delivery, letter.parts, held_id)
+
     async def _letters(self, stream: Callable[[int], str], count: int) -> list[Letter]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for shard in SHARDS:
@@ -190,7 +207,8 @@ class Outbox:
             for entry_id, fields in entries or []:
                 stamp = int(str(entry_id).split("-", 1)[0])
                 with contextlib.suppress(ValueError, TypeError, KeyError):  # a foreign entry
-                    found.append((stamp, Letter.parse(fields, stamp / 1000)))
+                    letter = Letter.parse(str(entry_id), fields, stamp / 1000)
+                    found.append((stamp, replace(letter, held=stream is keys.outbox_held)))
         found.sort(key=lambda pair: pair[0], reverse=True)
         return [letter for _, letter in found[:count]]
 
@@ -198,19 +216,21 @@ class Outbox:
 @dataclass(frozen=True, slots=True)
 class Letter:
     """A parked or held delivery: why, after how many failed attempts, how many parts had
-    gone out, and when (epoch seconds)."""
+    gone out, when (epoch seconds), and its entry in the dead-letter or held stream."""
 
     delivery: Delivery
     reason: str
     attempts: int
     parts: int
     at: float
+    entry_id: str
+    held: bool = False
 
     @classmethod
-    def parse(cls, fields: dict[str, str], at: float) -> Letter:
+    def parse(cls, entry_id: str, fields: dict[str, str], at: float) -> Letter:
         """Return the letter stored in a dead-letter or held stream entry."""
         return cls(decode(fields["d"]), str(fields["reason"]), int(fields.get("n", 0)),
-                   int(fields.get("s", 0)), at)  # fmt: skip
+                   int(fields.get("s", 0)), at, entry_id)  # fmt: skip
 
 
 def _pending(summary: Any) -> int:

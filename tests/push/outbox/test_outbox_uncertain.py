@@ -17,11 +17,11 @@ from bot.push.outbox import Outbox
 from bot.push.outbox.worker import Worker
 from bot.push.senders import Senders
 from bot.settings import Settings
-from bot.store import keys, reach
+from bot.store import reach
 from bot.store.groups import GroupRegistry
 from bot.store.ratelimit import RateLimiter
 from bot.store.reach import Measure
-from tests.support.outbox import FAST, robot_group, running, settle
+from tests.support.outbox import FAST, died_mid_post, robot_group, running, settle
 from tests.support.wecom_robot import FakeWeComRobot
 
 KEY = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
@@ -51,15 +51,6 @@ async def senders(
                       settings.base_url, settings.timezone)  # fmt: skip
 
 
-async def _died_mid_post(redis: Redis) -> None:
-    """Leave the push as a sender that died during its post does: taken, marked in flight."""
-    await Outbox(redis).enqueue([PUSH])
-    stream = keys.outbox_normal(keys.outbox_shard(PUSH.group_id))
-    await redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0")
-    await redis.xreadgroup(keys.OUTBOX_GROUP, "died-mid-post", {stream: ">"})
-    await redis.set(keys.delivery_state(PUSH.group_id, PUSH.key), "sending:0")
-
-
 async def _sent_today(senders: Senders) -> int:
     counted = await reach.totals(senders.redis, [senders.today()], "group", PUSH.group_id)
     return counted[Measure.PUSHES_SENT]
@@ -68,7 +59,7 @@ async def _sent_today(senders: Senders) -> int:
 async def test_resend_posts_it_again_and_counts_it_once(
     redis: Redis, senders: Senders, fake: FakeWeComRobot
 ) -> None:
-    await _died_mid_post(redis)
+    await died_mid_post(redis, PUSH)
     outbox = Outbox(redis)
     async with running(Worker(redis, senders, dataclasses.replace(FAST, uncertain="resend"))):
         await settle(lambda: outbox.delivered(PUSH.group_id, PUSH.key))
@@ -80,7 +71,7 @@ async def test_resend_posts_it_again_and_counts_it_once(
 async def test_hold_lists_it_with_its_reason_until_an_officer_requeues_it(
     redis: Redis, senders: Senders, fake: FakeWeComRobot
 ) -> None:
-    await _died_mid_post(redis)
+    await died_mid_post(redis, PUSH)
     outbox = Outbox(redis)
     holding = dataclasses.replace(FAST, uncertain="hold")
     async with running(Worker(redis, senders, holding)):
@@ -92,8 +83,9 @@ async def test_hold_lists_it_with_its_reason_until_an_officer_requeues_it(
     depth = await outbox.depth()
     assert (depth["held"], depth["pending"], depth["dead"]) == (1, 0, 0)
 
-    assert await outbox.requeue(letter.delivery, letter.parts)  # checked: not in the group
-    assert not await outbox.requeue(letter.delivery)  # queued now, not held
+    assert await outbox.requeue_letter(letter)  # checked: not in the group
+    assert await outbox.held() == [] and (await outbox.depth())["held"] == 0
+    assert not await outbox.requeue_letter(letter)  # queued now, not held
     async with running(Worker(redis, senders, holding)):
         await settle(lambda: outbox.delivered(PUSH.group_id, PUSH.key))
     assert fake.texts(KEY) == [PUSH.body]
