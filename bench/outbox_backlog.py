@@ -7,7 +7,7 @@ each of N fresh robot groups (N = 10,000 and 50,000), through:
 - the baseline: a bare consumer doing XREADGROUP, one HTTP post of a prebuilt body to the same
   fake, and XACK, as many at once as the worker's concurrency;
 - the outbox worker: read, state and group, the shared robot limiter, the post, the record
-  with its reach, as the service runs it.
+  with its reach, as the service runs it (on its own pool, as `fanzha serve` gives it).
 Rounds alternate (baseline, outbox) at each size. Printed: sends/s, CPU per send (this
 process's CPU time / sends), lost and doubled (counted by the fake), and the ratios.
 Goal: worker CPU per send <= 0.3 ms.
@@ -37,6 +37,7 @@ from bot.channels.wecom_robot import RobotClient, RobotConfig, markdown_payloads
 from bot.library import load_library
 from bot.models import Delivery, Group, GroupKind, PushTarget
 from bot.push.outbox import Outbox
+from bot.push.outbox.app import senders_client
 from bot.push.outbox.config import OutboxConfig
 from bot.push.outbox.worker import Worker
 from bot.push.senders import Senders
@@ -177,14 +178,14 @@ async def run(base: str, redis_url: str) -> None:
         robot = RobotClient(session, RateLimiter(redis), RobotConfig(api_base=base))
         senders = Senders(redis, GroupRegistry(redis), ArticleStore(library, redis), robot,
                           settings.base_url, settings.timezone)  # fmt: skip
-        worker = Worker(redis, senders, config)
-        rounds: dict[int, list[tuple[Round, Round]]] = {}
+        own = senders_client(redis, config.concurrency)  # both sides on a pool like the worker's
+        worker = Worker(own, senders, config)
         for n, size in enumerate(sizes):
-            bare = await baseline_round(redis, session, base,
+            bare = await baseline_round(own, session, base,
                                         await register(redis, f"b{n}", size), config.concurrency)
             ours = await outbox_round(worker, session, base, await register(redis, f"o{n}", size))
-            rounds.setdefault(size, []).append((bare, ours))  # fmt: skip
-            report(size, bare, ours)
+            report(size, bare, ours)  # fmt: skip
+    await own.aclose()
     await redis.aclose()
 
 

@@ -26,6 +26,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot.models import PushTarget
+from bot.push.outbox.batch import claim_first_parts, read_jobs
 from bot.push.outbox.config import OutboxConfig
 from bot.push.outbox.consumer import Consumer, consumer_name
 from bot.push.outbox.health import broken
@@ -43,9 +44,6 @@ from bot.push.outbox.queue import (
 )
 from bot.push.outbox.sending import Job, Sending
 from bot.push.senders import Broken, Busy, Park, Senders, Transient
-from bot.store import keys
-from bot.store.groups import GroupRegistry
-from bot.store.groups import decode as decode_group
 from bot.store.lua import Loadable, Pipelined
 from bot.store.reach import COUNT_PUSH, Measure
 
@@ -131,24 +129,13 @@ class Worker:
             await self.consumer.wait(wait)
 
     async def _start(self, entries: list[Entry]) -> None:
-        """Read every entry's state, group and robot key in one round trip; start each."""
+        """Read every entry's state, group and robot key, claim the robot sends that can go
+        at once, and start each entry."""
         if not entries:
             return
-        jobs: list[Job] = []
-        foreign: list[Entry] = []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for entry in entries:
-                try:
-                    delivery = decode(entry.raw)
-                except (ValueError, TypeError):
-                    foreign.append(entry)
-                    continue
-                jobs.append(Job(entry, delivery, None, None, None))
-                _queue_reads(pipe, delivery.group_id, delivery.key)
-            answers = await pipe.execute() if jobs else []
-        for index, job in enumerate(jobs):
-            state, raw_group, job.robot_key = answers[index * 3 : index * 3 + 3]
-            job.state, job.group = state, decode_group(raw_group)
+        jobs, foreign = await read_jobs(self.redis, entries)
+        await claim_first_parts(self.pipelined, self.senders, jobs, self._lanes)
+        for job in jobs:
             self._spawn(self._handle(job), job.entry)
         for entry in foreign:
             log.error("outbox entry %s is not a delivery; parked", entry.entry_id)
@@ -257,7 +244,9 @@ class Worker:
         assert job.group is not None
         group, skip = job.group, job.entry.skip
         try:
-            prepared = await self.senders.prepare(job.delivery, group, job.robot_key)
+            prepared = job.prepared or await self.senders.prepare(
+                job.delivery, group, job.robot_key
+            )
             if group.target is PushTarget.ROBOT:
                 lane_wait = self._hold_limit / 2 if in_lane else 0.0
                 await self.sending.robot(job, prepared, skip, lane_wait)
@@ -317,12 +306,6 @@ class Worker:
 
 # Targets whose send goes to an outside platform that may have posted it when a sender died.
 _POSTED = (PushTarget.ROBOT, PushTarget.WECOM_BOT)
-
-
-def _queue_reads(pipe: Pipeline, group_id: str, key: str) -> None:
-    """Queue the reads a send needs: the delivery's state, its group and its robot key."""
-    pipe.get(keys.delivery_state(group_id, key))
-    GroupRegistry.queue_target(pipe, group_id)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
