@@ -44,7 +44,7 @@ from bot.store.groups import GroupRegistry
 from tests.support.wecom_robot import FakeWeComRobot
 
 GROUPS = 300
-VISIBILITY = "2"  # seconds; the default 120 would make each takeover wait two minutes
+VISIBILITY = "3"  # seconds; the default 120 would make each takeover wait two minutes
 TAGS = 64  # path prefixes the fake serves: one per instance start
 SERVE = """
 import sys

@@ -95,7 +95,9 @@ class Worker:
                     claim_at = loop.time() + max(0.05, self.config.visibility / 4)
                 if loop.time() >= self._promote_at:
                     await self._promote()
-                await self._read(max(0.0, self._promote_at - loop.time()))
+                # Never wait past the next heartbeat: a late one lets another instance take
+                # over (and send) what this one still holds.
+                await self._read(max(0.0, min(self._promote_at, claim_at) - loop.time()))
             except RedisError as error:
                 log.warning("outbox worker %s: Redis failed: %s", self.name, type(error).__name__)
                 self.consumer.reset()
@@ -119,7 +121,7 @@ class Worker:
         enqueue; when busy, read in batches of at least a quarter of the concurrency."""
         free = self.config.concurrency - len(self._tasks)
         if self._tasks and free < max(1, self.config.concurrency // 4):
-            await asyncio.wait(set(self._tasks), timeout=self.config.block,
+            await asyncio.wait(set(self._tasks), timeout=max(0.001, wait),
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
             return
         entries = await self.consumer.read(free)
