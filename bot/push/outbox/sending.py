@@ -35,26 +35,15 @@ UNCERTAIN_REASON = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A robot slot taken for a send's first part, and whether its in-flight mark was set."""
-
-    token: str
-    wait: int  # microseconds until a slot frees (0: the slot was taken)
-    marked: int
-
-
 @dataclass(slots=True)
 class Job:
-    """One entry to send, with what was read about it in the batch's round trips."""
+    """One entry to send, with what was read about it in the batch's round trip."""
 
     entry: Entry
     delivery: Delivery
     state: str | None
     group: Group | None
     robot_key: str | None
-    prepared: Prepared | None = None  # rendered with the batch (bot.push.outbox.batch)
-    claim: Claim | None = None
 
 
 @dataclass
@@ -109,12 +98,8 @@ class Sending:
         config = self.senders.robot.config
         part, attempt = skip, 1
         while part < prepared.parts:
-            claim, job.claim = job.claim, None
-            if claim is None:
-                token = secrets.token_hex(8)
-                wait, marked = await self._claim(job, prepared, part, token)
-            else:  # taken with the batch this entry came in
-                token, wait, marked = claim.token, claim.wait, claim.marked
+            token = secrets.token_hex(8)
+            wait, marked = await self._claim(job, prepared, part, token)
             if not marked:  # recorded meanwhile by another sender: only acknowledge the entry
                 finish = Finish("sent", job.delivery.group_id)
                 await self.record(job, finish, token=token, counted=False)

@@ -26,7 +26,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot.models import PushTarget
-from bot.push.outbox.batch import claim_first_parts, read_jobs
+from bot.push.outbox.batch import read_jobs
 from bot.push.outbox.config import OutboxConfig
 from bot.push.outbox.consumer import Consumer, consumer_name
 from bot.push.outbox.health import broken
@@ -131,12 +131,10 @@ class Worker:
             await self.consumer.wait(wait)
 
     async def _start(self, entries: list[Entry]) -> None:
-        """Read every entry's state, group and robot key, claim the robot sends that can go
-        at once, and start each entry."""
+        """Read every entry's state, group and robot key in one round trip; start each."""
         if not entries:
             return
         jobs, foreign = await read_jobs(self.redis, entries)
-        await claim_first_parts(self.pipelined, self.senders, jobs, self._lanes)
         for job in jobs:
             self._spawn(self._handle(job), job.entry)
         for entry in foreign:
@@ -246,9 +244,7 @@ class Worker:
         assert job.group is not None
         group, skip = job.group, job.entry.skip
         try:
-            prepared = job.prepared or await self.senders.prepare(
-                job.delivery, group, job.robot_key
-            )
+            prepared = await self.senders.prepare(job.delivery, group, job.robot_key)
             if group.target is PushTarget.ROBOT:
                 lane_wait = self._hold_limit / 2 if in_lane else 0.0
                 await self.sending.robot(job, prepared, skip, lane_wait)
