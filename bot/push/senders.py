@@ -19,11 +19,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-<<<<<<< HEAD
-from bot.articles import images, links, packs, receipts
-=======
-from bot.articles import links, packs
->>>>>>> 886d07c (Outbox: 16 shards ({outbox:0..15}) consumed by every instance; each part marked in flight before its post and recorded in the one round trip after WeCom's answer; uncertain sends resent or held (OUTBOX_UNCERTAIN); reach counted once per delivery across slots; OUTBOX_* read through Settings; sends rendered before they start)
+from bot.articles import images, links, packs
 from bot.articles.render import PushPayload, render_push
 from bot.articles.store import ArticleStore
 from bot.channels.wecom_bot_gate import GROUP_PREFIX, NotAConversation
@@ -185,52 +181,6 @@ class Senders:
         cover = images.url(self.base_url, article.images[0]) if article.images else ""
         return replace(render_push(article, group, url, delivery.style), cover=cover)
 
-<<<<<<< HEAD
-    async def _forward(self, delivery: Delivery, group: Group) -> Sent:
-        """Put the article in the owner's forward pack for today; nothing is sent."""
-        if delivery.item_id is None:
-            raise Park("转发群只能放入文章，纯文字消息无法转发。")
-        try:
-            await packs.add(self.redis, group, delivery.item_id, self.today())
-        except ValueError:
-            raise Park("该转发群没有负责人，无法放入转发包。") from None
-        return Sent(counted=False)
-
-    async def _robot(
-        self, group: Group, payload: PushPayload, skip: int, robot_key: str | None
-    ) -> Sent:
-        """Send through the group's WeCom robot: a news card, markdown or text."""
-        key = robot_key or await self.registry.robot_key(group.id)
-        if not key:
-            raise Broken("该群还没有登记群机器人的 Webhook 地址。")
-        try:
-            if payload.style == "news" and payload.url:
-                card = Article(payload.title, payload.url, payload.description, payload.cover)
-                await self.robot.send_news(key, [card])
-            elif payload.style == "text":
-                await self.robot.send_text(key, payload.text, skip=skip)
-            else:
-                await self.robot.send_markdown(key, payload.markdown, skip=skip)
-        except BrokenTarget:
-            raise Broken("群机器人地址无效或机器人已被移出群聊，请重新登记。") from None
-        except (SendFailed, InvalidMessage) as refused:
-            raise Park(f"企业微信拒收了这条消息：{refused}") from None
-        except RateLimited as full:
-            raise Busy(full.after, skip=full.delivered) from None
-        except RetryLater as later:
-            detail = str(later).split(": ", 1)[-1]  # "retry in 1.0s: HTTP 502" -> "HTTP 502"
-            raise Transient(
-                f"企业微信暂时没有正常响应（{detail}）", skip=later.delivered
-            ) from None
-        return Sent()
-
-    async def _smart_bot(
-        self, group: Group, payload: PushPayload, delivery: Delivery, skip: int
-    ) -> Sent:
-        """Send markdown proactively through the smart bot's long connection, then a quiz
-        question's answer card; `skip` 1 leaves out the markdown that went out already."""
-        if self.smart_bot is None:
-=======
     async def smart_bot_part(
         self, group: Group, prepared: Prepared, delivery: Delivery, part: int
     ) -> None:
@@ -238,7 +188,6 @@ class Senders:
         smart bot's long connection; a push without choices has only part 0."""
         link = self.smart_bot
         if link is None:
->>>>>>> 886d07c (Outbox: 16 shards ({outbox:0..15}) consumed by every instance; each part marked in flight before its post and recorded in the one round trip after WeCom's answer; uncertain sends resent or held (OUTBOX_UNCERTAIN); reach counted once per delivery across slots; OUTBOX_* read through Settings; sends rendered before they start)
             raise Park("智能机器人的长连接没有配置，无法主动推送。")
         chat_id = group.id.removeprefix(GROUP_PREFIX)
         try:
@@ -258,7 +207,7 @@ def _robot_bodies(payload: PushPayload) -> tuple[bytes, ...]:
     """Return the robot messages of a payload, rendered: a news card, or text/markdown parts."""
     try:
         if payload.style == "news" and payload.url:
-            card = Article(payload.title, payload.url, payload.description)
+            card = Article(payload.title, payload.url, payload.description, payload.cover)
             messages = [news_payload([card])]
         elif payload.style == "text":
             messages = text_payloads(payload.text)
