@@ -22,7 +22,8 @@ from bot.channels.wecom_bot import setup_wecom_bot, setup_wecom_bot_ws
 from bot.channels.wecom_robot import setup_wecom_robot
 from bot.library import Library, load_library
 from bot.observability import setup_observability
-from bot.push.outbox.app import outbox_ctx
+from bot.push.outbox.app import setup_outbox
+from bot.push.outbox.config import OutboxConfig
 from bot.push.scheduler import setup_scheduler
 from bot.quiz.rounds import QuizRounds
 from bot.quiz.timers import quiz_timer_ctx
@@ -63,7 +64,7 @@ def create_app(settings: Settings, library: Library | None = None) -> web.Applic
     setup_routes(app)
     setup_observability(app)
     setup_channels(app, channels)
-    app.cleanup_ctx.append(outbox_ctx)  # after the robot client it sends with
+    setup_outbox(app, OutboxConfig.from_env(settings.environ))  # after the robot client
     setup_scheduler(app)  # loads schedules/ now: a bad campaign file stops start-up
     setup_forward_packs(app)
     return app

@@ -42,13 +42,18 @@ def clean_class(raw: str) -> str:
 
 async def note_push(redis: Redis, group_id: str, item_id: str, now: float | None = None) -> None:
     """Remember that `item_id` was pushed to `group_id`, so a "收到" there counts for it."""
+    async with redis.pipeline(transaction=True) as pipe:
+        queue_note_push(pipe, group_id, item_id, now)
+        await pipe.execute()
+
+
+def queue_note_push(pipe: Pipeline, group_id: str, item_id: str, now: float | None = None) -> None:
+    """Queue `note_push` on `pipe`, for a sender that records the push in the same round trip."""
     stamp = now if now is not None else time.time()
     name = keys.pushed_items(group_id)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.zadd(name, {item_id: stamp})
-        pipe.zremrangebyscore(name, "-inf", stamp - REPLY_WINDOW_SECONDS)
-        pipe.expire(name, REPLY_WINDOW_SECONDS)
-        await pipe.execute()
+    pipe.zadd(name, {item_id: stamp})
+    pipe.zremrangebyscore(name, "-inf", stamp - REPLY_WINDOW_SECONDS)
+    pipe.expire(name, REPLY_WINDOW_SECONDS)
 
 
 async def latest_pushed(redis: Redis, group_id: str, now: float | None = None) -> str | None:

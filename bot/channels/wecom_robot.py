@@ -20,12 +20,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import logging
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
@@ -48,6 +51,7 @@ IMAGE_MAX_BYTES = 2 * 1024 * 1024
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPG, PNG
 FILE_MIN_BYTES, FILE_MAX_BYTES = 5, 20 * 1024 * 1024
 BUSY, BAD_PARAM, RATE_LIMITED, BROKEN_KEY = -1, 40058, 45009, 93000
+_JSON = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +247,7 @@ class RobotClient:
         """Return the context holding one of this robot's send slots, shared through Redis."""
         config = self.config
         return self.limiter.sending(
-            _target(key), config.rate_limit, config.rate_period,
+            limiter_target(key), config.rate_limit, config.rate_period,
             hold=config.timeout + 1.0, max_wait=config.max_wait,
         )  # fmt: skip
 
@@ -272,6 +276,31 @@ class RobotClient:
             raise _Transient("the answer is not a JSON object")
         return _outcome(key, answer)
 
+    async def post_prepared(self, key: str, body: bytes, attempt: int = 1) -> None:
+        """Post one message body rendered beforehand (`message_body`), once, outside the
+        limiter: the caller holds the robot's slot. A failure worth retrying raises RetryLater
+        with the backoff after `attempt`; a refusal raises what its errcode means."""
+        url = f"{self.config.api_base}/cgi-bin/webhook/send?key={quote(key, safe='')}"
+        try:
+            async with self.session.post(url, data=body, headers=_JSON,
+                                         timeout=self._timeout) as response:  # fmt: skip
+                if response.status >= 500 or response.status == 429:
+                    raise _Transient(f"HTTP {response.status}")
+                if response.status != 200:
+                    raise SendFailed(-response.status, f"HTTP {response.status}")
+                answer = json.loads(await response.read())
+            if not isinstance(answer, dict):
+                raise _Transient("the answer is not a JSON object")
+            _outcome(key, answer)
+        except (TimeoutError, aiohttp.ClientError, ValueError, _Transient) as error:
+            # Never str(error) of aiohttp's: it puts the URL, and with it the key, in messages.
+            reason = str(error) if isinstance(error, _Transient) else type(error).__name__
+            raise RetryLater(self._backoff(attempt), reason) from None
+
+    @cached_property
+    def _timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.config.timeout)
+
     def _backoff(self, attempt: int) -> float:
         """Return the delay after failed attempt `attempt`: exponential, capped, jittered."""
         ceiling = min(self.config.backoff_cap, self.config.backoff * 2.0 ** (attempt - 1))
@@ -295,6 +324,11 @@ def _outcome(key: str, body: dict[str, Any]) -> dict[str, Any]:
     raise SendFailed(int(code), message)
 
 
+def message_body(payload: dict[str, Any]) -> bytes:
+    """Return a message as the JSON body `post_prepared` sends."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def mask(key: str) -> str:
     """Return a robot key as logs may show it: its first four characters only."""
     return f"{key[:4]}***"
@@ -306,7 +340,7 @@ def _check_key(key: str) -> None:
         raise BrokenTarget(BROKEN_KEY, "the robot key is empty or malformed")
 
 
-def _target(key: str) -> str:
+def limiter_target(key: str) -> str:
     """Return the limiter's name for a robot: a digest, so Redis never holds the key itself."""
     return "wecom-robot:" + hashlib.sha256(key.encode()).hexdigest()[:20]
 

@@ -11,7 +11,6 @@ from redis.asyncio import Redis
 
 from bot.cli.common import Commands
 from bot.push.outbox import Outbox, group_health
-from bot.push.outbox.queue import DEAD_LETTERS_KEPT
 from bot.settings import Settings
 from bot.store.embedded import open_redis
 
@@ -21,6 +20,7 @@ DEPTH_LABELS = {
     "in_flight": "正在发送",
     "delayed": "等待重试或限速",
     "dead": "已停发（死信）",
+    "held": "待核实（发送途中实例退出）",
 }
 
 
@@ -31,7 +31,7 @@ def add_parser(commands: Commands) -> None:
     status = actions.add_parser("status", help="查看积压、推送方式失效的群和发送失败的推送")
     status.add_argument("--limit", type=int, default=20, help="最多列出几条失败的推送（默认 20）")
     status.set_defaults(run=status_command)
-    retry = actions.add_parser("retry", help="按投递编号重新发送失败的推送")
+    retry = actions.add_parser("retry", help="按投递编号重新发送停发或待核实的推送")
     retry.add_argument("keys", nargs="+", metavar="投递编号", help="status 里列出的投递编号")
     retry.set_defaults(run=retry_command)
 
@@ -44,14 +44,14 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def retry_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Queue the parked deliveries named by key again; exit 2 if any key was not parked."""
+    """Queue the parked or held deliveries named by key again; exit 2 if any was neither."""
     with open_redis(settings.redis_url, settings.data_dir) as url:
         missing = asyncio.run(_retry(url, args.keys))
     for key in args.keys:
         if key not in missing:
             print(f"已重新排队：{key}")
     for key in missing:
-        print(f"没有找到已停发的推送“{key}”（可能已发出或从未排队）。", file=sys.stderr)
+        print(f"没有找到停发或待核实的推送“{key}”（可能已发出或从未排队）。", file=sys.stderr)
     return 2 if missing else 0
 
 
@@ -61,6 +61,7 @@ async def _status(url: str, limit: int) -> str:
         outbox = Outbox(redis)
         depth = await outbox.depth()
         health = await group_health(redis)
+        held = await outbox.held(limit)
         letters = await outbox.dead_letters(limit)
     finally:
         await redis.aclose()
@@ -68,22 +69,33 @@ async def _status(url: str, limit: int) -> str:
     lines += [f"  {label}：{depth[name]}" for name, label in DEPTH_LABELS.items()]
     lines.append(f"推送方式失效的群：{len(health)}")
     for group_id, state in sorted(health.items()):
-        at = datetime.fromtimestamp(state.at).strftime("%Y-%m-%d %H:%M")
-        lines.append(f"  {group_id}（{at}）：{state.reason}")
+        lines.append(f"  {group_id}（{_when(state.at)}）：{state.reason}")
+    lines.append(f"待核实的推送：{len(held)}（核实群里没有收到后，用 retry 重新发送）")
+    for letter in held:
+        lines.append(f"  {letter.delivery.key} → {letter.delivery.group_id}"
+                     f"（{_when(letter.at)}）：{letter.reason}")  # fmt: skip
     lines.append(f"最近停发的推送：{len(letters)}")
-    for delivery, reason, attempts in letters:
-        lines.append(f"  {delivery.key} → {delivery.group_id}，失败 {attempts} 次：{reason}")
+    for letter in letters:
+        lines.append(f"  {letter.delivery.key} → {letter.delivery.group_id}，"
+                     f"失败 {letter.attempts} 次：{letter.reason}")  # fmt: skip
     return "\n".join(lines)
 
 
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M")
+
+
 async def _retry(url: str, wanted: list[str]) -> list[str]:
-    """Requeue each wanted key found among the dead letters; return the keys not requeued."""
+    """Requeue each wanted key found among the held or parked deliveries (after the parts
+    known to be sent); return the keys not requeued."""
     redis = Redis.from_url(url, decode_responses=True)
     try:
         outbox = Outbox(redis)
-        parked = {d.key: d for d, _, _ in await outbox.dead_letters(DEAD_LETTERS_KEPT)}
-        return [
-            key for key in wanted if key not in parked or not await outbox.requeue(parked[key])
-        ]
+        missing = []
+        for key in wanted:
+            letter = await outbox.letter(key)
+            if letter is None or not await outbox.requeue_letter(letter):
+                missing.append(key)
+        return missing
     finally:
         await redis.aclose()

@@ -47,6 +47,7 @@ ACTION_NAMES: dict[str, str] = {
     "delivered": "已交给发送队列",
     "login": "登录",
     "group-edit": "修改群",
+    "outbox-requeue": "重新发送推送",
     "group-import": "导入群",
     "user-add": "新建账号",
     "user-disable": "停用账号",

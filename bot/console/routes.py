@@ -12,6 +12,7 @@ from bot.console import (
     views_groups,
     views_images,
     views_lessons,
+    views_outbox,
     views_queue,
     views_share,
     views_users,
@@ -46,6 +47,8 @@ def setup_console(app: web.Application) -> None:
     route.add_post("/console/share/quiz", views_share.open_quiz)
     route.add_get("/console/share/winners", views_share.winners)
     route.add_get("/console/share/qr.png", views_share.qr_png)
+    route.add_get("/console/outbox", views_outbox.outbox_page)
+    route.add_post("/console/outbox/requeue", views_outbox.requeue)
     route.add_get("/console/users", views_users.users_page)
     route.add_post("/console/users", views_users.add_user)
     route.add_post("/console/users/toggle", views_users.toggle_user)

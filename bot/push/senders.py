@@ -1,7 +1,9 @@
 """Send one delivery to one group the way its push target needs (simulator, robot, smart bot,
 forward pack), or say why it cannot be sent.
 
-A send either returns Sent, or raises: Park (never worth retrying, with the Chinese reason
+Everything a send puts on the wire is rendered first (`prepare`), so that nothing but the post
+itself stands between the outbox's mark that a part is in flight and WeCom's answer. A send
+either succeeds, or raises: Park (never worth retrying, with the Chinese reason
 officers read), Broken (the target itself is refused: flag the group), Busy (no free slot in
 the target's allowance right now: try later, not a failure) or Transient (worth a retry).
 """
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from bot.articles import images, links, packs, receipts
+from bot.articles import images, links, packs
 from bot.articles.render import PushPayload, render_push
 from bot.articles.store import ArticleStore
 from bot.channels.wecom_bot_gate import GROUP_PREFIX, NotAConversation
@@ -27,10 +29,12 @@ from bot.channels.wecom_robot import (
     Article,
     BrokenTarget,
     InvalidMessage,
-    RateLimited,
-    RetryLater,
     RobotClient,
     SendFailed,
+    markdown_payloads,
+    message_body,
+    news_payload,
+    text_payloads,
 )
 from bot.models import Delivery, Group, PushStyle, PushTarget
 from bot.store.groups import GroupRegistry
@@ -74,12 +78,25 @@ class Transient(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Sent:
-    """A finished send: `feed` is a simulator bubble (JSON) recorded with the delivery;
-    `counted` is False when nothing went out (a forward pack counts its own reach)."""
+class Prepared:
+    """A send rendered before it starts: what goes on the wire, and to where.
 
+    simulator: `feed` (the bubble, recorded with the delivery); robot: `bodies`, one JSON
+    message each, posted to `robot_key`; smart bot: `markdown` then an answer card; forward:
+    nothing (the item goes into the owner's pack).
+    """
+
+    target: PushTarget
     feed: str = ""
-    counted: bool = True
+    robot_key: str = ""
+    bodies: tuple[bytes, ...] = ()
+    markdown: str = ""
+    parts: int = 1  # messages posted, each recorded as soon as it is answered
+
+    @property
+    def counted(self) -> bool:
+        """Return False when nothing goes out (a forward pack counts its own reach)."""
+        return self.target is not PushTarget.FORWARD
 
 
 @dataclass
@@ -106,26 +123,47 @@ class Senders:
         """Return the local day reach is counted under."""
         return datetime.now(ZoneInfo(self.timezone)).date()
 
-    async def send(
-        self, delivery: Delivery, group: Group, skip: int = 0, robot_key: str | None = None
-    ) -> Sent:
-        """Send `delivery` to `group` (leaving out its first `skip` parts) or raise;
-        `robot_key` saves reading the group's robot key when the caller read it already."""
+    async def prepare(
+        self, delivery: Delivery, group: Group, robot_key: str | None = None
+    ) -> Prepared:
+        """Render everything `delivery` sends to `group`, or raise Park/Broken; `robot_key` is
+        the group's robot key, read with its registration."""
         target = group.target
         if target is PushTarget.NONE:
             raise Park("该群没有设置推送方式，消息没有发出。")
         if target is PushTarget.FORWARD:
-            return await self._forward(delivery, group)
+            if delivery.item_id is None:
+                raise Park("转发群只能放入文章，纯文字消息无法转发。")
+            return Prepared(target)
         payload = await self._payload(delivery, group)
         if target is PushTarget.SIMULATOR:
-            sent = Sent(feed=_bubble(payload, delivery))
-        elif target is PushTarget.ROBOT:
-            sent = await self._robot(group, payload, skip, robot_key)
-        else:
-            sent = await self._smart_bot(group, payload, delivery, skip)
-        if delivery.item_id:
-            await receipts.note_push(self.redis, group.id, delivery.item_id)
-        return sent
+            return Prepared(target, feed=_bubble(payload, delivery))
+        if target is PushTarget.ROBOT:
+            if not robot_key:
+                raise Broken("该群还没有登记群机器人的 Webhook 地址。")
+            bodies = _robot_bodies(payload)
+            return Prepared(target, robot_key=robot_key, bodies=bodies, parts=len(bodies))
+        if self.smart_bot is None:
+            raise Park("智能机器人的长连接没有配置，无法主动推送。")
+        parts = 1 if delivery.choices is None else 2
+        return Prepared(target, markdown=payload.markdown, parts=parts)
+
+    async def forward(self, delivery: Delivery, group: Group) -> None:
+        """Put the article in the owner's forward pack for today (idempotent)."""
+        assert delivery.item_id is not None  # checked by prepare
+        try:
+            await packs.add(self.redis, group, delivery.item_id, self.today())
+        except ValueError:
+            raise Park("该转发群没有负责人，无法放入转发包。") from None
+
+    async def post_robot(self, prepared: Prepared, part: int, attempt: int) -> None:
+        """Post part `part` of a robot send once (the caller holds the robot's slot)."""
+        try:
+            await self.robot.post_prepared(prepared.robot_key, prepared.bodies[part], attempt)
+        except BrokenTarget:
+            raise Broken("群机器人地址无效或机器人已被移出群聊，请重新登记。") from None
+        except SendFailed as refused:
+            raise Park(f"企业微信拒收了这条消息：{refused}") from None
 
     async def _payload(self, delivery: Delivery, group: Group) -> PushPayload:
         """Return what to send: the article rendered with the group's link, or the inline body."""
@@ -143,66 +181,41 @@ class Senders:
         cover = images.url(self.base_url, article.images[0]) if article.images else ""
         return replace(render_push(article, group, url, delivery.style), cover=cover)
 
-    async def _forward(self, delivery: Delivery, group: Group) -> Sent:
-        """Put the article in the owner's forward pack for today; nothing is sent."""
-        if delivery.item_id is None:
-            raise Park("转发群只能放入文章，纯文字消息无法转发。")
-        try:
-            await packs.add(self.redis, group, delivery.item_id, self.today())
-        except ValueError:
-            raise Park("该转发群没有负责人，无法放入转发包。") from None
-        return Sent(counted=False)
-
-    async def _robot(
-        self, group: Group, payload: PushPayload, skip: int, robot_key: str | None
-    ) -> Sent:
-        """Send through the group's WeCom robot: a news card, markdown or text."""
-        key = robot_key or await self.registry.robot_key(group.id)
-        if not key:
-            raise Broken("该群还没有登记群机器人的 Webhook 地址。")
-        try:
-            if payload.style == "news" and payload.url:
-                card = Article(payload.title, payload.url, payload.description, payload.cover)
-                await self.robot.send_news(key, [card])
-            elif payload.style == "text":
-                await self.robot.send_text(key, payload.text, skip=skip)
-            else:
-                await self.robot.send_markdown(key, payload.markdown, skip=skip)
-        except BrokenTarget:
-            raise Broken("群机器人地址无效或机器人已被移出群聊，请重新登记。") from None
-        except (SendFailed, InvalidMessage) as refused:
-            raise Park(f"企业微信拒收了这条消息：{refused}") from None
-        except RateLimited as full:
-            raise Busy(full.after, skip=full.delivered) from None
-        except RetryLater as later:
-            detail = str(later).split(": ", 1)[-1]  # "retry in 1.0s: HTTP 502" -> "HTTP 502"
-            raise Transient(
-                f"企业微信暂时没有正常响应（{detail}）", skip=later.delivered
-            ) from None
-        return Sent()
-
-    async def _smart_bot(
-        self, group: Group, payload: PushPayload, delivery: Delivery, skip: int
-    ) -> Sent:
-        """Send markdown proactively through the smart bot's long connection, then a quiz
-        question's answer card; `skip` 1 leaves out the markdown that went out already."""
-        if self.smart_bot is None:
+    async def smart_bot_part(
+        self, group: Group, prepared: Prepared, delivery: Delivery, part: int
+    ) -> None:
+        """Send the markdown (part 0) or a quiz question's answer card (part 1) through the
+        smart bot's long connection; a push without choices has only part 0."""
+        link = self.smart_bot
+        if link is None:
             raise Park("智能机器人的长连接没有配置，无法主动推送。")
         chat_id = group.id.removeprefix(GROUP_PREFIX)
-        sent = skip
         try:
-            if sent < 1:
-                await self.smart_bot.send_markdown(group.id, chat_id, payload.markdown)
-                sent = 1
-            if delivery.choices is not None:
-                await self.smart_bot.send_card(group.id, chat_id, answer_card(delivery.choices))
+            if part == 0:
+                await link.send_markdown(group.id, chat_id, prepared.markdown)
+            elif delivery.choices is not None:
+                await link.send_card(group.id, chat_id, answer_card(delivery.choices))
         except NotAConversation:
             raise Park("这个群还没有和智能机器人说过话，企业微信不允许主动推送。") from None
         except WindowFull as full:
-            raise Busy(full.after, skip=sent) from None
+            raise Busy(full.after, skip=part) from None
         except LinkLost:
-            raise Transient("本实例没有连着智能机器人，稍后由连着的实例重试", skip=sent) from None
-        return Sent()
+            raise Transient("本实例没有连着智能机器人，稍后由连着的实例重试", skip=part) from None
+
+
+def _robot_bodies(payload: PushPayload) -> tuple[bytes, ...]:
+    """Return the robot messages of a payload, rendered: a news card, or text/markdown parts."""
+    try:
+        if payload.style == "news" and payload.url:
+            card = Article(payload.title, payload.url, payload.description, payload.cover)
+            messages = [news_payload([card])]
+        elif payload.style == "text":
+            messages = text_payloads(payload.text)
+        else:
+            messages = markdown_payloads(payload.markdown)
+    except InvalidMessage as refused:
+        raise Park(f"企业微信拒收了这条消息：{refused}") from None
+    return tuple(message_body(message) for message in messages)
 
 
 def _bubble(payload: PushPayload, delivery: Delivery) -> str:

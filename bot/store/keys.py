@@ -6,6 +6,7 @@ slot: a day's metrics share {m:YYYYMMDD}; a conversation's state shares {c:<conv
 
 from __future__ import annotations
 
+import zlib
 from datetime import date
 
 PREFIX = "fz"
@@ -85,32 +86,77 @@ def reply_window(conversation: str, minute: int) -> str:
 
 # --- outbox and senders ---
 
-# Every outbox key shares the {outbox} tag: enqueue, ack, record and park are single Lua calls.
-OUTBOX_URGENT = f"{PREFIX}:{{outbox}}:urgent"  # stream read before the normal one
-OUTBOX_NORMAL = f"{PREFIX}:{{outbox}}:normal"
-# Sorted set of deliveries waiting for a retry or a free robot slot, scored by due milliseconds.
-OUTBOX_DELAYED = f"{PREFIX}:{{outbox}}:delayed"
-OUTBOX_DEAD = f"{PREFIX}:{{outbox}}:dead"  # stream of parked deliveries and why
-OUTBOX_GROUP = "senders"  # the consumer group on both streams
-# Hash of group id -> JSON {state, reason, at} for groups whose push target is broken.
-GROUP_HEALTH = f"{PREFIX}:{{outbox}}:health"
+# The outbox is OUTBOX_SHARDS shards. Shard i's keys share the {outbox:i} tag, so enqueue, ack,
+# record and park are single Lua calls in one Redis Cluster slot. A group's deliveries, its
+# simulator feed and its health flag all live in the group's shard (`outbox_shard`). The count
+# is fixed in code, not a setting: a different count would move every queued delivery's state.
+OUTBOX_SHARDS = 16
+OUTBOX_GROUP = "senders"  # the consumer group on every shard's two streams
+# Stream every enqueue rings (capped), so idle senders wake at once instead of polling shards.
+OUTBOX_BELL = f"{PREFIX}:{{outbox-bell}}:ring"
 DELIVERY_TTL_SECONDS = 90 * 24 * 3600
 SIM_FEED_SIZE = 200
 
 
-def delivery_state(key: str) -> str:
-    """A delivery's state: "queued", then "sent" or "parked" (kept DELIVERY_TTL_SECONDS)."""
-    return f"{PREFIX}:{{outbox}}:delivery:{key}"
+def outbox_shard(group_id: str) -> int:
+    """Return the shard that holds a group's deliveries (stable across processes)."""
+    return zlib.crc32(group_id.encode()) % OUTBOX_SHARDS
+
+
+def _shard(shard: int) -> str:
+    return f"{PREFIX}:{{outbox:{shard}}}"
+
+
+def outbox_urgent(shard: int) -> str:
+    """Stream of a shard's urgent deliveries, read before its normal ones."""
+    return f"{_shard(shard)}:urgent"
+
+
+def outbox_normal(shard: int) -> str:
+    """Stream of a shard's normal deliveries."""
+    return f"{_shard(shard)}:normal"
+
+
+def outbox_delayed(shard: int) -> str:
+    """Sorted set of a shard's deliveries waiting for a retry or a free slot (due ms)."""
+    return f"{_shard(shard)}:delayed"
+
+
+def outbox_dead(shard: int) -> str:
+    """Stream of a shard's parked deliveries and why."""
+    return f"{_shard(shard)}:dead"
+
+
+def outbox_held(shard: int) -> str:
+    """Stream of a shard's held deliveries: in flight when their sender died, not resent."""
+    return f"{_shard(shard)}:held"
+
+
+def group_health(shard: int) -> str:
+    """Hash of group id -> JSON {state, reason, at} for a shard's groups with a broken target."""
+    return f"{_shard(shard)}:health"
+
+
+def delivery_state(group_id: str, key: str) -> str:
+    """A delivery's state: "queued[:parts]", "sending:<part>", then "sent", "parked", "held"."""
+    return f"{_shard(outbox_shard(group_id))}:delivery:{key}"
 
 
 def sim_feed(group_id: str) -> str:
     """Capped list of pushes (JSON) shown in one simulator group, newest last."""
-    return f"{PREFIX}:{{outbox}}:sim-feed:{group_id}"
+    return f"{_shard(outbox_shard(group_id))}:sim-feed:{group_id}"
 
 
 def sim_feed_seq(group_id: str) -> str:
     """Counter numbering one simulator group's pushes, so the page asks only for new ones."""
-    return f"{PREFIX}:{{outbox}}:sim-seq:{group_id}"
+    return f"{_shard(outbox_shard(group_id))}:sim-seq:{group_id}"
+
+
+def pushes_counted(counter: str) -> str:
+    """Hash of "<delivery key>|<measure>" already counted into the counters of `counter`'s
+    slot (same hash tag), so a delivery recorded once is counted once."""
+    tag = counter[: counter.index("}") + 1]
+    return f"{tag}:pushes-counted"
 
 
 # --- campaigns and scheduler ---

@@ -21,6 +21,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from bot.store import keys
@@ -108,6 +110,22 @@ class RateLimiter:
     async def done(self, target: str, token: str, period: float) -> None:
         """Date the send `token` at the current time: its request has ended."""
         await self._done(keys=[window(target)], args=[int(period * MICROS), token])
+
+    @property
+    def scripts(self) -> tuple[AsyncScript, AsyncScript]:
+        """Return the acquire and done scripts, for callers that pipeline them by SHA."""
+        return self._acquire, self._done
+
+    def queue_acquire(
+        self, pipe: Pipeline, target: str, limit: int, period: float, hold: float, token: str
+    ) -> None:
+        """Queue `acquire` on `pipe`; its result is the microseconds to wait (0: taken)."""
+        args = (limit, int(period * MICROS), int(hold * MICROS), token)
+        pipe.evalsha(self._acquire.sha, 1, window(target), *args)
+
+    def queue_done(self, pipe: Pipeline, target: str, token: str, period: float) -> None:
+        """Queue `done` on `pipe`, with other writes of the same round trip."""
+        pipe.evalsha(self._done.sha, 1, window(target), int(period * MICROS), token)
 
     @asynccontextmanager
     async def sending(

@@ -17,6 +17,7 @@ from redis.asyncio.client import Pipeline
 
 from bot.models import Group
 from bot.store import keys
+from bot.store.lua import Lua
 
 
 class Measure(StrEnum):
@@ -100,6 +101,39 @@ def count_day(
         member,
         keys.METRICS_TTL_SECONDS,
     )
+
+
+# A push is counted once per delivery and measure, though its record (the outbox shard) and its
+# counters (the day's metric slots) sit in different slots: each slot keeps a hash of what it
+# counted already, and a second count of the same delivery is a no-op.
+# KEYS: the slot's counted hash, then counter hashes. ARGV: mark, metrics ttl, mark ttl, fields.
+COUNT_PUSH = Lua("""
+if redis.call('HSETNX', KEYS[1], ARGV[1], 1) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+for i = 2, #KEYS do
+  for j = 4, #ARGV do redis.call('HINCRBY', KEYS[i], ARGV[j], 1) end
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+end
+return 1
+""")
+# Long enough for any retry or takeover of a delivery recorded on that day.
+COUNTED_TTL_SECONDS = 3 * 24 * 3600
+
+
+def count_push(
+    pipe: Pipeline, day: date, group: Group, measure: Measure, delivery_key: str, campaign: str
+) -> None:
+    """Queue on `pipe` the count of one push of `delivery_key` under every dimension of
+    `group` (and its campaign's field), idempotent per delivery and measure."""
+    fields = [measure.value] + ([campaign_field(measure, campaign)] if campaign else [])
+    by_slot: dict[str, list[str]] = {}
+    for dimension, value in group_dimensions(group):
+        counter = keys.counts(day, dimension, value)
+        by_slot.setdefault(keys.pushes_counted(counter), []).append(counter)
+    mark = f"{delivery_key}|{measure.value}"
+    for counted, counters in by_slot.items():
+        args: list[str | int] = [mark, keys.METRICS_TTL_SECONDS, COUNTED_TTL_SECONDS, *fields]
+        COUNT_PUSH.queue(pipe, [counted, *counters], args)
 
 
 def group_dimensions(group: Group | None) -> Iterator[tuple[str, str]]:

@@ -76,7 +76,8 @@ async def test_robot_keys_are_write_only(client: Client, redis: Redis) -> None:
         "target": "robot",
         "robot_key": ROBOT_KEY,
     }
-    await redis.hset(keys.GROUP_HEALTH, "g-robot", broken("机器人密钥无效"))
+    health = keys.group_health(keys.outbox_shard("g-robot"))
+    await redis.hset(health, "g-robot", broken("机器人密钥无效"))
     page = await (await client.get("/console/groups?health=broken")).text()
     assert "推送故障" in page and "三年级2班" not in page
     response = await client.post("/console/groups/save?id=g-robot", data=form)
@@ -85,7 +86,7 @@ async def test_robot_keys_are_write_only(client: Client, redis: Redis) -> None:
     assert await registry.robot_key("g-robot") == ROBOT_KEY
     saved = await registry.get("g-robot")
     assert saved and saved.members == 320 and saved.name == "幸福村村民群"
-    assert await redis.hget(keys.GROUP_HEALTH, "g-robot") is None
+    assert await redis.hget(health, "g-robot") is None
     for path in ("/console/groups/view?id=g-robot", "/console/groups", "/console/groups/export"):
         assert ROBOT_KEY not in await (await client.get(path)).text()
     page = await (await client.get("/console/groups/view?id=g-robot")).text()

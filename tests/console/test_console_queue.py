@@ -80,9 +80,9 @@ async def test_draft_review_approve_send(client: Client, redis: Redis, library: 
     assert stored and stored.state == "sent" and stored.sent_groups == 1
     assert stored.comment == "内容准确"
     outbox = Outbox(redis)
-    assert await outbox.state(f"console/{item}|v1") in ("queued", "sent")
-    assert await outbox.state(f"console/{item}|v2") is None  # another town
-    assert await outbox.state(f"console/{item}|p1") is None  # not a village group
+    assert await outbox.state("v1", f"console/{item}|v1") in ("queued", "sent")
+    assert await outbox.state("v2", f"console/{item}|v2") is None  # another town
+    assert await outbox.state("p1", f"console/{item}|p1") is None  # not a village group
     article = await ArticleStore(library, redis).get(f"console/{item}")
     assert article and article.title == "冒充客服退款诈骗预警" and article.receipt == "simple"
     page = await (await client.get(f"/console/items/{item}")).text()
@@ -225,7 +225,7 @@ async def test_approval_with_a_time_schedules_and_the_due_loop_sends(
     assert await sending.send_due(redis, library, "Asia/Shanghai", due + 60) == 0
     sent = await Queue(redis).get(item)
     assert sent and sent.state == "sent" and sent.sent_groups == 2
-    assert await Outbox(redis).state(f"console/{item}|v1") in ("queued", "sent")
+    assert await Outbox(redis).state("v1", f"console/{item}|v1") in ("queued", "sent")
 
 
 async def test_a_send_cut_short_by_a_crash_is_finished_by_the_due_loop(
@@ -236,9 +236,9 @@ async def test_a_send_cut_short_by_a_crash_is_finished_by_the_due_loop(
     approved = await queue.get(item)
     assert approved and approved.state == "approved"
     await queue.move(approved, "send", "wang")  # the click's first step; the process dies here
-    assert await Outbox(redis).state(f"console/{item}|v1") is None
+    assert await Outbox(redis).state("v1", f"console/{item}|v1") is None
     assert await sending.send_due(redis, library, "Asia/Shanghai", time.time()) == 1
-    assert await Outbox(redis).state(f"console/{item}|v1") in ("queued", "sent")
+    assert await Outbox(redis).state("v1", f"console/{item}|v1") in ("queued", "sent")
     sent = await queue.get(item)
     assert sent and sent.sent_groups == 2
     assert await sending.send_due(redis, library, "Asia/Shanghai", time.time()) == 0

@@ -16,11 +16,10 @@ from bot.library import Library
 from bot.models import Group, GroupKind, PushTarget
 from bot.push.catalog import Catalog
 from bot.push.outbox import Outbox
-from bot.push.outbox.queue import decode
 from bot.push.targeting import TargetingError, parse_selector, send_alert
 from bot.settings import PROJECT_ROOT
-from bot.store import keys
 from bot.store.groups import GroupRegistry
+from tests.support.outbox import queued
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 VILLAGE_ALERT = "alerts/shuadan-dianzan"  # written for village, community, elderly
@@ -47,7 +46,7 @@ async def registry(redis: Redis) -> GroupRegistry:
 
 
 async def urgent(redis: Redis) -> list[str]:
-    return sorted(decode(f["d"]).group_id for _, f in await redis.xrange(keys.OUTBOX_URGENT))
+    return sorted(d.group_id for d in await queued(redis, urgent=True))
 
 
 async def test_alert_goes_urgent_to_selected_groups(
@@ -60,7 +59,7 @@ async def test_alert_goes_urgent_to_selected_groups(
     )
     assert count == 1
     assert await urgent(redis) == ["v-happy"]
-    assert await redis.xlen(keys.OUTBOX_NORMAL) == 0
+    assert await queued(redis, urgent=False) == []
     # Pressed twice within the minute: queued once.
     await send_alert(
         redis, registry, outbox, f"{VILLAGE_ALERT}.md", selector, catalog=catalog, now=NOW
@@ -94,7 +93,7 @@ async def test_refusals_are_clear_and_queue_nothing(
 ) -> None:
     with pytest.raises(TargetingError, match=reason):
         await send_alert(redis, registry, Outbox(redis), item, selector, catalog=catalog)
-    assert await redis.xlen(keys.OUTBOX_URGENT) == 0
+    assert await queued(redis, urgent=True) == []
 
 
 def test_selector_accepts_chinese_kinds_and_commas() -> None:

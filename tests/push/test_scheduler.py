@@ -26,11 +26,11 @@ from bot.models import Delivery, Group, GroupKind, PushTarget
 from bot.push.campaigns import Campaign, parse_campaign
 from bot.push.catalog import Catalog
 from bot.push.outbox import Outbox
-from bot.push.outbox.queue import decode
 from bot.push.scheduler import SCHEDULER, Scheduler, add_daily_job, missed_fires
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import keys
 from bot.store.groups import GroupRegistry
+from tests.support.outbox import queued
 
 TIMEZONE = "Asia/Shanghai"
 TZ = ZoneInfo(TIMEZONE)
@@ -104,13 +104,6 @@ async def groups(redis: Redis) -> GroupRegistry:
     ):
         await registry.put(group)
     return registry
-
-
-async def queued(redis: Redis) -> list[Delivery]:
-    entries = []
-    for stream in (keys.OUTBOX_URGENT, keys.OUTBOX_NORMAL):
-        entries += [decode(fields["d"]) for _, fields in await redis.xrange(stream)]
-    return entries
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

@@ -173,7 +173,7 @@ async def test_a_full_round_in_the_group(first: Instance, clock: Clock, redis: R
     outbox = Outbox(redis)
     await close_due(first.rounds, outbox)
     for index in (0, 2):
-        assert await outbox.state(f"quiz|{round_.id}|{index}|close") is None
+        assert await outbox.state(GROUP, f"quiz|{round_.id}|{index}|close") is None
     assert await redis.zcard(keys.QUIZ_DUE) == 0
     await talk.say(third.letter, group=GROUP, user="王五")  # after the end: not scored
     assert await score_of(first, "王五", round_.id) == 13

@@ -80,7 +80,7 @@ async def test_a_player_answers_once_and_sees_the_explanations(
     # At the close the leaderboard goes to the group's outbox (the owner's forward pack).
     later = QuizRounds(redis, library.quiz, clock=lambda: time.time() + 7200)
     assert await close_due(later, Outbox(redis)) == 1
-    assert await Outbox(redis).state(f"quiz|{round_.id}|0|close") == "queued"
+    assert await Outbox(redis).state(GROUP.id, f"quiz|{round_.id}|0|close") == "queued"
     closed = await client.get(address)
     board = await closed.text()
     assert "本轮答题已经结束" in board and "&lt;b&gt;老李&lt;/b&gt;" in board

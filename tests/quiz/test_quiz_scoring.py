@@ -18,6 +18,7 @@ from bot.quiz.rounds import QuizRounds
 from bot.quiz.timers import close_due
 from bot.settings import Settings
 from bot.store import keys
+from tests.support.outbox import queued
 
 START_MS = 1_760_000_000_000
 SECONDS = 60
@@ -113,12 +114,12 @@ async def test_timers_on_two_instances_close_each_question_once(
     clock.now += 21
     closed = await asyncio.gather(*(close_due(r, o) for r, o in pairs))
     assert sum(closed) == 1
-    assert await outboxes[0].state(f"quiz|{round_.id}|0|close") == "queued"
+    assert await outboxes[0].state(group.id, f"quiz|{round_.id}|0|close") == "queued"
 
     clock.now += 21
     closed = await asyncio.gather(*(close_due(r, o) for r, o in pairs))
     assert sum(closed) == 1
-    assert await outboxes[1].state(f"quiz|{round_.id}|1|close") == "queued"
+    assert await outboxes[1].state(group.id, f"quiz|{round_.id}|1|close") == "queued"
     assert await instances[1].active(group.id) is None
     assert await redis.zcard(keys.QUIZ_DUE) == 0
     finished = await instances[1].get(round_.id)
@@ -134,18 +135,17 @@ async def test_a_close_whose_closer_died_is_posted_once_by_the_timer(
     clock = Clock()
     rounds, outbox = QuizRounds(redis, library.quiz, clock=clock), Outbox(redis)
     questions = list(library.quiz.all()[:2])
-    round_ = await rounds.start(
-        Simulator().groups["sim-elderly"], questions, organiser="o", seconds=20
-    )
+    group = Simulator().groups["sim-elderly"]
+    round_ = await rounds.start(group, questions, organiser="o", seconds=20)
     clock.now += 21
     assert await rounds.close(round_.id) is not None  # committed; the process dies here
     first, last = f"quiz|{round_.id}|0|close", f"quiz|{round_.id}|1|close"
     assert await close_due(rounds, outbox) == 0  # within the grace its closer may still post
-    assert await outbox.state(first) is None
+    assert await outbox.state(group.id, first) is None
 
     clock.now += 16  # past the grace, and question 1 (20 s) is not due yet
     assert await close_due(rounds, outbox) == 0
-    assert await outbox.state(first) == "queued"
+    assert await outbox.state(group.id, first) == "queued"
     assert await close_due(rounds, outbox) == 0 and await rounds.owed(round_.id) is None
 
     clock.now += 5
@@ -153,6 +153,6 @@ async def test_a_close_whose_closer_died_is_posted_once_by_the_timer(
     assert await redis.zscore(keys.QUIZ_DUE, round_.id) is not None  # still findable
     clock.now += 16
     assert await close_due(rounds, outbox) == 0
-    assert await outbox.state(last) == "queued"
+    assert await outbox.state(group.id, last) == "queued"
     assert await redis.zcard(keys.QUIZ_DUE) == 0  # retired once its board was posted
-    assert await redis.xlen(keys.OUTBOX_URGENT) == 2  # each close queued exactly once
+    assert len(await queued(redis, urgent=True)) == 2  # each close queued exactly once

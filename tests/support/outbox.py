@@ -10,8 +10,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.models import Group, GroupKind, PushTarget
+from bot.models import Delivery, Group, GroupKind, PushTarget
+from bot.push.outbox import Outbox
 from bot.push.outbox.config import OutboxConfig
+from bot.push.outbox.queue import decode
 from bot.push.outbox.worker import Worker
 from bot.store import keys
 
@@ -53,3 +55,29 @@ async def settle(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) ->
 async def feed(redis: Redis, group_id: str) -> list[dict[str, Any]]:
     """Return the simulator pushes of a group, oldest first."""
     return [json.loads(raw) for raw in await redis.lrange(keys.sim_feed(group_id), 0, -1)]
+
+
+async def queued(redis: Redis, *, urgent: bool | None = None) -> list[Delivery]:
+    """Return the deliveries waiting in every shard's streams (only urgent or normal ones when
+    `urgent` says so), oldest first within a shard."""
+    names = []
+    for shard in range(keys.OUTBOX_SHARDS):
+        if urgent is not False:
+            names.append(keys.outbox_urgent(shard))
+        if urgent is not True:
+            names.append(keys.outbox_normal(shard))
+    async with redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.xrange(name)
+        streams = await pipe.execute()
+    return [decode(fields["d"]) for entries in streams for _, fields in entries]
+
+
+async def died_mid_post(redis: Redis, push: Delivery) -> None:
+    """Queue `push` and leave it as a sender that died during its post does: taken by that
+    consumer, never acknowledged, marked in flight."""
+    await Outbox(redis).enqueue([push])
+    stream = keys.outbox_normal(keys.outbox_shard(push.group_id))
+    await redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0")
+    await redis.xreadgroup(keys.OUTBOX_GROUP, "died-mid-post", {stream: ">"})
+    await redis.set(keys.delivery_state(push.group_id, push.key), "sending:0")

@@ -26,11 +26,19 @@ def broken(reason: str) -> str:
 
 
 async def group_health(redis: Redis) -> dict[str, Health]:
-    """Return every flagged group id with its health (a successful push clears the flag)."""
-    stored = await redis.hgetall(keys.GROUP_HEALTH)
-    return {str(group_id): Health(**json.loads(raw)) for group_id, raw in stored.items()}
+    """Return every flagged group id with its health (a successful push clears the flag);
+    each shard keeps the flags of its groups."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for shard in range(keys.OUTBOX_SHARDS):
+            pipe.hgetall(keys.group_health(shard))
+        per_shard = await pipe.execute()
+    return {
+        str(group_id): Health(**json.loads(raw))
+        for stored in per_shard
+        for group_id, raw in stored.items()
+    }
 
 
 async def clear(redis: Redis, group_id: str) -> bool:
     """Drop a group's flag (after an officer set a new robot key); True when it was flagged."""
-    return bool(await redis.hdel(keys.GROUP_HEALTH, group_id))
+    return bool(await redis.hdel(keys.group_health(keys.outbox_shard(group_id)), group_id))

@@ -1,116 +1,38 @@
-"""The outbox in Redis: two streams (urgent, normal) read by one consumer group, a delayed set
-for retries and paced sends, a dead-letter stream, and one state key per delivery.
+"""The outbox in Redis: OUTBOX_SHARDS shards, each with two streams (urgent, normal) read by one
+consumer group, a delayed set for retries and paced sends, a dead-letter stream, a stream of
+held deliveries, and one state key per delivery.
 
-A delivery's state key is claimed with SET NX when it is queued ("queued") and becomes "sent" or
-"parked" in the same script that acknowledges and deletes its stream entry and counts its reach,
-so a delivery is recorded exactly once whichever instance finishes it. Every key carries the
-{outbox} hash tag, so each step is one Lua call in one Redis Cluster slot (the reach counters of
-the day are the exception: see `Finish`).
+A delivery's state key is claimed with SET NX when it is queued ("queued"), is marked
+"sending:<part>" just before a part goes to an outside platform, and becomes "sent", "parked" or
+"held" in the same script that acknowledges and deletes its stream entry, so a delivery is
+recorded exactly once whichever instance finishes it. Every key of a shard carries its
+{outbox:<shard>} hash tag, so each step is one Lua call in one Redis Cluster slot; the reach
+counters live elsewhere and are counted idempotently (bot.store.reach.count_push).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.models import Choices, Delivery
+from bot.push.outbox.lua import DEFER, DISCARD, ENQUEUE, FINISH, MARK, PROMOTE, REQUEUE, SCRIPTS
 from bot.store import keys
+from bot.store.lua import Pipelined
 
-STREAMS = (keys.OUTBOX_URGENT, keys.OUTBOX_NORMAL)
+SHARDS = range(keys.OUTBOX_SHARDS)
 DEAD_LETTERS_KEPT = 10_000
 ENQUEUE_BATCH = 500
+BELL_KEPT = 64
+FINAL = ("sent", "parked", "held")
 
-# KEYS: urgent stream, normal stream, then one state key per delivery.
-# ARGV: ttl, then per delivery its JSON and "1" when urgent. Returns the number queued.
-_ENQUEUE = """
-local queued = 0
-for i = 3, #KEYS do
-  local j = (i - 3) * 2 + 2
-  if redis.call('SET', KEYS[i], 'queued', 'NX', 'EX', ARGV[1]) then
-    local stream = KEYS[2]
-    if ARGV[j + 1] == '1' then stream = KEYS[1] end
-    redis.call('XADD', stream, '*', 'd', ARGV[j], 'n', '0')
-    queued = queued + 1
-  end
-end
-return queued
-"""
-
-# KEYS: state, stream, dead stream, health, sim feed, sim counter, then reach hashes.
-# ARGV: group, entry id, outcome ("sent"|"parked"), state ttl, reach field, metrics ttl,
-#       feed JSON ("" for none), feed size, delivery JSON, reason, attempts, group id, health JSON.
-# Returns 1 when this call recorded the delivery, 0 when it had been recorded already.
-_FINISH = """
-redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[2], ARGV[2])
-local state = redis.call('GET', KEYS[1])
-if state == 'sent' or state == 'parked' then return 0 end
-redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
-if ARGV[3] == 'parked' then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[14], '*',
-             'd', ARGV[9], 'reason', ARGV[10], 'n', ARGV[11])
-end
-if ARGV[13] ~= '' then
-  redis.call('HSET', KEYS[4], ARGV[12], ARGV[13])
-elseif ARGV[3] == 'sent' then
-  redis.call('HDEL', KEYS[4], ARGV[12])
-end
-if ARGV[7] ~= '' then
-  local seq = redis.call('INCR', KEYS[6])
-  redis.call('RPUSH', KEYS[5], '{"id":' .. seq .. ',' .. string.sub(ARGV[7], 2))
-  redis.call('LTRIM', KEYS[5], -tonumber(ARGV[8]), -1)
-end
-if ARGV[5] ~= '' then
-  for i = 7, #KEYS do
-    redis.call('HINCRBY', KEYS[i], ARGV[5], 1)
-    if ARGV[15] ~= '' then redis.call('HINCRBY', KEYS[i], ARGV[15], 1) end
-    redis.call('EXPIRE', KEYS[i], ARGV[6])
-  end
-end
-return 1
-"""
-
-# KEYS: stream, delayed set. ARGV: group, entry id, member JSON, delay (ms).
-# Moves an entry still held in the stream to the delayed set; 0 when it was gone already.
-_DEFER = """
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if redis.call('XDEL', KEYS[1], ARGV[2]) == 0 then return 0 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[3])
-return 1
-"""
-
-# KEYS: delayed set, urgent stream, normal stream. ARGV: how many at most.
-# Moves due deliveries back to their stream; returns ms until the next one is due, or -1.
-_PROMOTE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-for _, member in ipairs(due) do
-  redis.call('ZREM', KEYS[1], member)
-  local entry = cjson.decode(member)
-  local stream = KEYS[3]
-  if entry.u == 1 then stream = KEYS[2] end
-  redis.call('XADD', stream, '*', 'd', entry.d, 'n', tostring(entry.n), 's', tostring(entry.s))
-end
-local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #next == 0 then return -1 end
-return math.max(0, tonumber(next[2]) - now)
-"""
-
-
-# KEYS: state, stream. ARGV: delivery JSON, state ttl. Queues a parked delivery again.
-_REQUEUE = """
-if redis.call('GET', KEYS[1]) ~= 'parked' then return 0 end
-redis.call('SET', KEYS[1], 'queued', 'EX', ARGV[2])
-redis.call('XADD', KEYS[2], '*', 'd', ARGV[1], 'n', '0')
-return 1
-"""
 
 
 def encode(delivery: Delivery) -> str:
@@ -126,10 +48,23 @@ def decode(raw: str) -> Delivery:
     return Delivery(**fields)
 
 
+def stream_of(delivery: Delivery) -> str:
+    """Return the stream a delivery is queued on: its group's shard, urgent or normal."""
+    shard = keys.outbox_shard(delivery.group_id)
+    return keys.outbox_urgent(shard) if delivery.urgent else keys.outbox_normal(shard)
+
+
+def parts_done(state: str | None) -> int:
+    """Return how many parts a state says went out already ("queued:2", "sending:2" -> 2)."""
+    _, _, parts = (state or "").partition(":")
+    return int(parts) if parts.isdigit() else 0
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One stream entry being worked on: where it sits and how often it has failed."""
 
+    shard: int
     stream: str
     entry_id: str
     raw: str
@@ -137,29 +72,33 @@ class Entry:
     skip: int = 0
 
     @classmethod
-    def parse(cls, stream: str, entry_id: str, fields: dict[str, str]) -> Entry:
+    def parse(cls, shard: int, stream: str, entry_id: str, fields: dict[str, str]) -> Entry:
         """Return the entry read from a stream (fields d, n and, after a retry, s)."""
-        return cls(stream, entry_id, fields.get("d", ""), int(fields.get("n", 0)),
+        return cls(shard, stream, entry_id, fields.get("d", ""), int(fields.get("n", 0)),
                    int(fields.get("s", 0)))  # fmt: skip
+
+    @property
+    def ident(self) -> tuple[str, str]:
+        """Return what names this entry uniquely: ids are unique only within a stream."""
+        return self.stream, self.entry_id
+
+    @property
+    def urgent(self) -> bool:
+        """Return True for an entry of an urgent stream."""
+        return self.stream == keys.outbox_urgent(self.shard)
 
 
 @dataclass(frozen=True, slots=True)
 class Finish:
-    """How a delivery ends: sent (with an optional simulator bubble) or parked with a reason.
+    """How a delivery ends: sent (with an optional simulator bubble), parked with a reason, or
+    held (in flight when its sender died) with a reason and the parts known to be sent."""
 
-    `reach` lists the day's counter hashes to increment by `measure` (bot.store.reach), and by
-    `campaign_field` too when set; they sit in another slot, so a Redis Cluster deployment must
-    keep them on the outbox's node.
-    """
-
-    outcome: Literal["sent", "parked"]
+    outcome: Literal["sent", "parked", "held"]
     group_id: str
-    measure: str = ""
-    reach: tuple[str, ...] = ()
     feed: str = ""
     reason: str = ""
     health: str = ""
-    campaign_field: str = ""
+    parts: int = 0
 
 
 class Outbox:
@@ -167,131 +106,190 @@ class Outbox:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._enqueue_script = redis.register_script(_ENQUEUE)
-        self._finish = redis.register_script(_FINISH)
-        self._defer = redis.register_script(_DEFER)
-        self._promote = redis.register_script(_PROMOTE)
-        self._requeue = redis.register_script(_REQUEUE)
+        self.pipelined = Pipelined(redis, SCRIPTS)
 
     async def enqueue(self, deliveries: Iterable[Delivery]) -> int:
         """Queue every delivery whose key was never queued; return how many were queued."""
-        batch: list[Delivery] = []
-        queued = 0
+        by_shard: dict[int, list[Delivery]] = defaultdict(list)
         for delivery in deliveries:
-            batch.append(delivery)
-            if len(batch) == ENQUEUE_BATCH:
-                queued += await self._enqueue(batch)
-                batch = []
-        if batch:
-            queued += await self._enqueue(batch)
-        return queued
+            by_shard[keys.outbox_shard(delivery.group_id)].append(delivery)
+        if not by_shard:
+            return 0
 
-    async def _enqueue(self, batch: list[Delivery]) -> int:
-        names = [*STREAMS, *(keys.delivery_state(d.key) for d in batch)]
-        args: list[str | int] = [keys.DELIVERY_TTL_SECONDS]
-        for delivery in batch:
-            args += [encode(delivery), "1" if delivery.urgent else "0"]
-        return int(await self._enqueue_script(keys=names, args=args))
+        def build(pipe: Pipeline) -> None:
+            for shard, batch in by_shard.items():
+                for start in range(0, len(batch), ENQUEUE_BATCH):
+                    _queue_enqueue(pipe, shard, batch[start : start + ENQUEUE_BATCH])
+            pipe.xadd(keys.OUTBOX_BELL, {"r": "1"}, maxlen=BELL_KEPT, approximate=True)
 
-    async def delivered(self, key: str) -> bool:
-        """Return True once the delivery `key` has been sent (or handed to its forward pack)."""
-        return await self._redis.get(keys.delivery_state(key)) == "sent"
+        answers = await self.pipelined.run(build)
+        return sum(int(answer) for answer in answers[:-1])
 
-    async def state(self, key: str) -> str | None:
-        """Return "queued", "sent", "parked", or None for a key never queued."""
-        value = await self._redis.get(keys.delivery_state(key))
-        return str(value) if value is not None else None
+    async def delivered(self, group_id: str, key: str) -> bool:
+        """Return True once delivery `key` to a group has been sent (or put in its pack)."""
+        return await self.state(group_id, key) == "sent"
+
+    async def state(self, group_id: str, key: str) -> str | None:
+        """Return "queued", "sending", "sent", "parked", "held", or None if never queued."""
+        value = await self._redis.get(keys.delivery_state(group_id, key))
+        return None if value is None else str(value).partition(":")[0]
+
+    async def requeue(self, delivery: Delivery, parts: int = 0, held_id: str = "") -> bool:
+        """Queue a parked or held delivery once more, leaving out `parts` sent already, and
+        take it off the held list (entry `held_id`); False when it is neither parked nor held."""
+        shard = keys.outbox_shard(delivery.group_id)
+        names = [keys.delivery_state(delivery.group_id, delivery.key), stream_of(delivery),
+                 keys.outbox_held(shard)]  # fmt: skip
+        args: list[str | int] = [encode(delivery), keys.DELIVERY_TTL_SECONDS, parts, held_id]
+        [requeued] = await self.pipelined.run(lambda pipe: REQUEUE.queue(pipe, names, args))
+        return bool(requeued)
 
     async def depth(self) -> dict[str, int]:
-        """Return counts for /metrics and the console.
+        """Return counts for /metrics and the console, summed over the shards.
 
         pending: every delivery not finished yet (waiting, in flight or delayed); urgent: of
-        those in the urgent stream; in_flight: taken by a sender; lag: in a stream, not taken
-        yet; delayed: waiting for a retry or a robot slot; dead: parked deliveries kept.
+        those in urgent streams; in_flight: taken by a sender; lag: in a stream, not taken
+        yet; delayed: waiting for a retry or a robot slot; dead: parked deliveries kept;
+        held: deliveries whose sender died mid-send, waiting for an officer.
         """
         async with self._redis.pipeline(transaction=False) as pipe:
-            for stream in STREAMS:
-                pipe.xlen(stream)
-            pipe.zcard(keys.OUTBOX_DELAYED)
-            pipe.xlen(keys.OUTBOX_DEAD)
-            urgent, normal, delayed, dead = await pipe.execute()
-        in_flight = 0
-        for stream in STREAMS:
-            if urgent or normal:
-                in_flight += await self._pending(stream)
-        queued = int(urgent) + int(normal)
+            for shard in SHARDS:
+                for name in (keys.outbox_urgent(shard), keys.outbox_normal(shard)):
+                    pipe.xlen(name)
+                    pipe.xpending(name, keys.OUTBOX_GROUP)
+                pipe.zcard(keys.outbox_delayed(shard))
+                pipe.xlen(keys.outbox_dead(shard))
+                pipe.xlen(keys.outbox_held(shard))
+            answers = await pipe.execute(raise_on_error=False)
+        names = ("urgent", "urgent_taken", "normal", "normal_taken", "delayed", "dead", "held")
+        total = dict.fromkeys(names, 0)
+        for index, answer in enumerate(answers):
+            name = names[index % len(names)]
+            total[name] += _pending(answer) if name.endswith("_taken") else int(answer)
+        queued = total["urgent"] + total["normal"]
+        in_flight = total["urgent_taken"] + total["normal_taken"]
         return {
-            "pending": queued + int(delayed),
-            "urgent": int(urgent),
-            "in_flight": in_flight,
-            "lag": queued - in_flight,
-            "delayed": int(delayed),
-            "dead": int(dead),
-        }
+            "pending": queued + total["delayed"], "urgent": total["urgent"],
+            "in_flight": in_flight, "lag": queued - in_flight, "delayed": total["delayed"],
+            "dead": total["dead"], "held": total["held"],
+        }  # fmt: skip
 
-    async def _pending(self, stream: str) -> int:
-        try:
-            summary = await self._redis.xpending(stream, keys.OUTBOX_GROUP)
-        except Exception as error:  # the group does not exist before the first sender starts
-            if "NOGROUP" in str(error):
-                return 0
-            raise
-        return int(summary["pending"])
+    async def dead_letters(self, count: int = 50) -> list[Letter]:
+        """Return the newest parked deliveries (over every shard) with reason and attempts."""
+        return await self._letters(keys.outbox_dead, count)
 
-    async def dead_letters(self, count: int = 50) -> list[tuple[Delivery, str, int]]:
-        """Return the newest parked deliveries with their reason and failed attempts."""
-        entries = await self._redis.xrevrange(keys.OUTBOX_DEAD, count=count) or []
-        letters = []
-        for _, fields in entries:
-            stored = {str(name): str(value) for name, value in (fields or {}).items()}
-            letters.append((decode(stored["d"]), stored["reason"], int(stored["n"])))
-        return letters
+    async def held(self, count: int = 50) -> list[Letter]:
+        """Return the newest held deliveries (in flight when their sender died), newest first."""
+        return await self._letters(keys.outbox_held, count)
 
-    async def requeue(self, delivery: Delivery) -> bool:
-        """Queue a parked delivery once more (after its group was fixed); False if not parked."""
-        stream = STREAMS[0] if delivery.urgent else STREAMS[1]
-        names = [keys.delivery_state(delivery.key), stream]
-        args: list[str | int] = [encode(delivery), keys.DELIVERY_TTL_SECONDS]
-        return bool(await self._requeue(keys=names, args=args))
+    async def letter(self, key: str) -> Letter | None:
+        """Return the held, else the newest parked, delivery with this key (None if neither)."""
+        kept = DEAD_LETTERS_KEPT
+        for letters in (await self.held(kept), await self.dead_letters(kept)):
+            found = next((letter for letter in letters if letter.delivery.key == key), None)
+            if found is not None:
+                return found
+        return None
 
-    async def finish(self, entry: Entry, finish: Finish) -> bool:
-        """Record, acknowledge and count `entry` atomically; False if it was recorded before."""
-        delivery_key = json.loads(entry.raw)["key"]
-        names = [
-            keys.delivery_state(delivery_key),
-            entry.stream,
-            keys.OUTBOX_DEAD,
-            keys.GROUP_HEALTH,
-            keys.sim_feed(finish.group_id),
-            keys.sim_feed_seq(finish.group_id),
-            *finish.reach,
-        ]
-        args: list[str | int] = [
-            keys.OUTBOX_GROUP, entry.entry_id, finish.outcome, keys.DELIVERY_TTL_SECONDS,
-            finish.measure, keys.METRICS_TTL_SECONDS, finish.feed, keys.SIM_FEED_SIZE,
-            entry.raw, finish.reason, entry.attempts, finish.group_id, finish.health,
-            DEAD_LETTERS_KEPT, finish.campaign_field,
-        ]  # fmt: skip
-        return bool(await self._finish(keys=names, args=args))
+    async def requeue_letter(self, letter: Letter) -> bool:
+        """Queue a held or parked delivery again after the parts it had sent; False when it was
+        requeued or sent meanwhile."""
+        held_id = letter.entry_id if letter.held else ""
+        return await self.requeue(letter.delivery, letter.parts, held_id)
 
-    async def defer(self, entry: Entry, delay: float, *, failed: bool, skip: int = 0) -> bool:
-        """Move `entry` to the delayed set for `delay` seconds (one more attempt if `failed`);
-        `skip` parts of it went out already."""
-        urgent = 1 if entry.stream == keys.OUTBOX_URGENT else 0
-        attempts = entry.attempts + (1 if failed else 0)
-        fields = {"d": entry.raw, "n": attempts, "u": urgent, "s": max(skip, entry.skip)}
-        member = json.dumps(fields, separators=(",", ":"))
-        names = [entry.stream, keys.OUTBOX_DELAYED]
-        args: list[str | int] = [
-            keys.OUTBOX_GROUP,
-            entry.entry_id,
-            member,
-            max(0, int(delay * 1000)),
-        ]
-        return bool(await self._defer(keys=names, args=args))
+    async def _letters(self, stream: Callable[[int], str], count: int) -> list[Letter]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for shard in SHARDS:
+                pipe.xrevrange(stream(shard), count=count)
+            per_shard = await pipe.execute()
+        found: list[tuple[int, Letter]] = []
+        for entries in per_shard:
+            for entry_id, fields in entries or []:
+                stamp = int(str(entry_id).split("-", 1)[0])
+                with contextlib.suppress(ValueError, TypeError, KeyError):  # a foreign entry
+                    letter = Letter.parse(str(entry_id), fields, stamp / 1000)
+                    found.append((stamp, replace(letter, held=stream is keys.outbox_held)))
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        return [letter for _, letter in found[:count]]
 
-    async def promote(self, limit: int = 1000) -> float | None:
-        """Move due deliveries back to their stream; return seconds until the next is due."""
-        names = [keys.OUTBOX_DELAYED, *STREAMS]
-        wait = int(await self._promote(keys=names, args=[limit]))
-        return None if wait < 0 else wait / 1000
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """A parked or held delivery: why, after how many failed attempts, how many parts had
+    gone out, when (epoch seconds), and its entry in the dead-letter or held stream."""
+
+    delivery: Delivery
+    reason: str
+    attempts: int
+    parts: int
+    at: float
+    entry_id: str
+    held: bool = False
+
+    @classmethod
+    def parse(cls, entry_id: str, fields: dict[str, str], at: float) -> Letter:
+        """Return the letter stored in a dead-letter or held stream entry."""
+        return cls(decode(fields["d"]), str(fields["reason"]), int(fields.get("n", 0)),
+                   int(fields.get("s", 0)), at, entry_id)  # fmt: skip
+
+
+def _pending(summary: Any) -> int:
+    """Return the pending count of an XPENDING summary (0 before the group exists)."""
+    return int(summary["pending"]) if isinstance(summary, dict) else 0
+
+
+def _queue_enqueue(pipe: Pipeline, shard: int, batch: list[Delivery]) -> None:
+    names = [keys.outbox_urgent(shard), keys.outbox_normal(shard)]
+    names += [keys.delivery_state(d.group_id, d.key) for d in batch]
+    args: list[str | int] = [keys.DELIVERY_TTL_SECONDS]
+    for delivery in batch:
+        args += [encode(delivery), "1" if delivery.urgent else "0"]
+    ENQUEUE.queue(pipe, names, args)
+
+
+def queue_finish(pipe: Pipeline, entry: Entry, delivery: Delivery, finish: Finish) -> None:
+    """Queue on `pipe` the script that records, acknowledges and deletes `entry`."""
+    group, shard = delivery.group_id, entry.shard
+    names = [
+        keys.delivery_state(group, delivery.key), entry.stream, keys.outbox_dead(shard),
+        keys.outbox_held(shard), keys.group_health(shard), keys.sim_feed(group),
+        keys.sim_feed_seq(group),
+    ]  # fmt: skip
+    args: list[str | int] = [
+        keys.OUTBOX_GROUP, entry.entry_id, finish.outcome, keys.DELIVERY_TTL_SECONDS,
+        finish.feed, keys.SIM_FEED_SIZE, entry.raw, finish.reason, entry.attempts,
+        group, finish.health, DEAD_LETTERS_KEPT, finish.parts,
+    ]  # fmt: skip
+    FINISH.queue(pipe, names, args)
+
+
+def queue_discard(pipe: Pipeline, entry: Entry, reason: str) -> None:
+    """Queue on `pipe` the parking of an entry that holds no delivery (a foreign entry)."""
+    names = [entry.stream, keys.outbox_dead(entry.shard)]
+    DISCARD.queue(pipe, names, [keys.OUTBOX_GROUP, entry.entry_id, entry.raw, reason])
+
+
+def queue_mark(pipe: Pipeline, delivery: Delivery, state: str) -> None:
+    """Queue on `pipe` a new state for a delivery not recorded yet ("sending:<part>")."""
+    names = [keys.delivery_state(delivery.group_id, delivery.key)]
+    MARK.queue(pipe, names, [state, keys.DELIVERY_TTL_SECONDS])
+
+
+def queue_defer(
+    pipe: Pipeline, entry: Entry, delivery: Delivery, delay: float, attempts: int, skip: int
+) -> None:
+    """Queue on `pipe` the move of `entry` to the delayed set for `delay` seconds."""
+    fields = {"d": entry.raw, "n": attempts, "u": 1 if entry.urgent else 0, "s": skip}
+    member = json.dumps(fields, separators=(",", ":"))
+    state = keys.delivery_state(delivery.group_id, delivery.key)
+    names = [entry.stream, keys.outbox_delayed(entry.shard), state]
+    args: list[str | int] = [keys.OUTBOX_GROUP, entry.entry_id, member,
+                             max(0, int(delay * 1000)), f"queued:{skip}",
+                             keys.DELIVERY_TTL_SECONDS]  # fmt: skip
+    DEFER.queue(pipe, names, args)
+
+
+def queue_promote(pipe: Pipeline, shard: int, limit: int) -> None:
+    """Queue on `pipe` the move of a shard's due deliveries back to their streams."""
+    names = [keys.outbox_delayed(shard), keys.outbox_urgent(shard), keys.outbox_normal(shard)]
+    PROMOTE.queue(pipe, names, [limit])

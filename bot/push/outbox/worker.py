@@ -1,17 +1,14 @@
-"""Sender workers: every instance reads the outbox streams as one consumer of the group.
+"""Sender workers: every instance reads every outbox shard as one consumer of the group.
 
-Each entry runs as its own task, so a slow or rate-limited target never holds up the others.
-Sends to a paced target (a WeCom robot, the smart bot) take turns in a lane within this
-instance, in arrival order, under the shared limiter; a lane holds entries only for half the
-visibility timeout, and a longer backlog waits in the delayed set instead. Retries back off
-exponentially; after `max_attempts` failures, or at once when retrying cannot help, a delivery
-is parked in the dead-letter stream with its reason. Entries a dead
-instance held are taken over with XAUTOCLAIM once idle longer than `visibility`.
-
-Exactly once: the state key is checked before a send, and the record, the acknowledgement and
-the reach count are one script after it. A simulator push is written by that same script, so
-it is exactly once; an HTTP send that succeeded just before its instance died, in the moment
-before the record, is sent again by whoever takes the entry over (at least once, in that window).
+Entries are read in batches; one round trip per batch reads each delivery's state, group and
+robot key, then each entry runs as its own task, so a slow or rate-limited target never holds
+up the others. Sends to a paced target (a WeCom robot, the smart bot) take turns in a lane
+within this instance, in arrival order, under the shared limiter; a lane holds entries only for
+half the visibility timeout, and a longer backlog waits in the delayed set instead. Retries
+back off exponentially; after `max_attempts` failures, or at once when retrying cannot help, a
+delivery is parked in the dead-letter stream with its reason. Entries a dead instance held are
+taken over with XAUTOCLAIM once idle longer than `visibility`; what it had in flight is
+resent or held (bot.push.outbox.sending).
 """
 
 from __future__ import annotations
@@ -25,35 +22,40 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
-from bot.models import Delivery, Group
+from bot.models import PushTarget
+from bot.push.outbox.batch import read_jobs
 from bot.push.outbox.config import OutboxConfig
 from bot.push.outbox.consumer import Consumer, consumer_name
 from bot.push.outbox.health import broken
-from bot.push.outbox.queue import Entry, Finish, Outbox, decode
-from bot.push.senders import Broken, Busy, Park, Senders, Sent, Transient
-from bot.store import keys, reach
-from bot.store.groups import GroupRegistry
-from bot.store.groups import decode as decode_group
-from bot.store.reach import Measure
+from bot.push.outbox.lua import SCRIPTS
+from bot.push.outbox.queue import (
+    FINAL,
+    SHARDS,
+    Entry,
+    Finish,
+    decode,
+    parts_done,
+    queue_defer,
+    queue_discard,
+    queue_promote,
+)
+from bot.push.outbox.sending import Job, Sending
+from bot.push.senders import Broken, Busy, Park, Senders, Transient
+from bot.store.lua import Loadable, Pipelined
+from bot.store.reach import COUNT_PUSH, Measure
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """Where a delivery goes: its group, and the robot key read with it (None when unset)."""
-
-    group: Group
-    robot_key: str | None
+PROMOTE_BATCH = 1000
 
 
 @dataclass
 class _Lane:
     """Sends to one paced target: one at a time in this instance, in arrival order."""
 
-    waiting: deque[tuple[Entry, Delivery, _Target, float]] = field(default_factory=deque)
+    waiting: deque[tuple[Job, float]] = field(default_factory=deque)
     running: bool = False
     # When the last entry sent back to Redis for lack of room is due: the next goes one pace
     # later, so a long backlog returns at the target's pace instead of all at once.
@@ -70,12 +72,14 @@ class Worker:
     name: str = field(default_factory=consumer_name)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _lanes: dict[str, _Lane] = field(default_factory=dict)
-    _laned: set[str] = field(default_factory=set)  # entry ids waiting in a lane
-    _promote_at: float = 0.0  # when the delayed set next needs a look
+    _laned: set[tuple[str, str]] = field(default_factory=set)  # entries waiting in a lane
+    _promote_at: float = 0.0  # when the delayed sets next need a look
 
     def __post_init__(self) -> None:
-        self.outbox = Outbox(self.redis)
+        scripts: list[Loadable] = [*SCRIPTS, COUNT_PUSH, *self.senders.robot.limiter.scripts]
+        self.pipelined = Pipelined(self.redis, scripts)
         self.consumer = Consumer(self.redis, self.name, self.config.visibility)
+        self.sending = Sending(self.senders, self.config, self.pipelined)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set, then let in-flight sends finish (or hand them back)."""
@@ -84,16 +88,16 @@ class Worker:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
-                await self.consumer.ensure_group()  # one EXISTS a loop until both streams exist
+                await self.consumer.ensure_groups()  # a look until every stream exists
                 if loop.time() >= claim_at:
                     await self.consumer.heartbeat()
-                    self._start(await self.consumer.take_over(self.config.concurrency))
+                    await self._start(await self.consumer.take_over(self.config.concurrency))
                     claim_at = loop.time() + max(0.05, self.config.visibility / 4)
                 if loop.time() >= self._promote_at:
-                    due = await self.outbox.promote()
-                    wait = self.config.block if due is None else min(due, self.config.block)
-                    self._promote_at = loop.time() + wait
-                self._start(await self._read(max(0.0, self._promote_at - loop.time())))
+                    await self._promote()
+                # Never wait past the next heartbeat: a late one lets another instance take
+                # over (and send) what this one still holds.
+                await self._read(max(0.0, min(self._promote_at, claim_at) - loop.time()))
             except RedisError as error:
                 log.warning("outbox worker %s: Redis failed: %s", self.name, type(error).__name__)
                 self.consumer.reset()
@@ -101,27 +105,49 @@ class Worker:
                 await _sleep_or_stop(stop, 1.0)
         await self._drain()
 
-    def _start(self, entries: list[Entry]) -> None:
-        for entry in entries:
-            task = asyncio.create_task(self._handle(entry))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    async def _promote(self) -> None:
+        """Move due deliveries of every shard back to their streams; note when to look again."""
+        def build(pipe: Pipeline) -> None:
+            for shard in SHARDS:
+                queue_promote(pipe, shard, PROMOTE_BATCH)
 
-    async def _read(self, wait: float) -> list[Entry]:
-        """Read new entries, blocking up to `wait` seconds for one; when busy, read in
-        batches of at least a quarter of the concurrency instead of one by one."""
+        waits = await self.pipelined.run(build)
+        due = [int(wait) for wait in waits if int(wait) >= 0]
+        wait = min([self.config.block, *(ms / 1000 for ms in due)])
+        self._promote_at = asyncio.get_running_loop().time() + wait
+
+    async def _read(self, wait: float) -> None:
+        """Read and start new entries; when there are none, wait up to `wait` seconds for an
+        enqueue; when busy, read in batches of at least a quarter of the concurrency."""
         free = self.config.concurrency - len(self._tasks)
         if self._tasks and free < max(1, self.config.concurrency // 4):
-            await asyncio.wait(set(self._tasks), timeout=self.config.block,
+            await asyncio.wait(set(self._tasks), timeout=max(0.001, wait),
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-            return []
-        return await self.consumer.read(free, wait)
+            return
+        entries = await self.consumer.read(free)
+        if entries:
+            await self._start(entries)
+        else:  # idle (or nothing ever queued): the next enqueue rings the bell
+            await self.consumer.wait(wait)
 
-    async def _defer(self, entry: Entry, delay: float, *, failed: bool, skip: int = 0) -> None:
-        """Put `entry` in the delayed set, and look there again when it is due."""
-        await self.outbox.defer(entry, delay, failed=failed, skip=skip)
-        due = asyncio.get_running_loop().time() + delay
-        self._promote_at = min(self._promote_at, due)
+    async def _start(self, entries: list[Entry]) -> None:
+        """Read every entry's state, group and robot key in one round trip; start each."""
+        if not entries:
+            return
+        jobs, foreign = await read_jobs(self.redis, entries)
+        for job in jobs:
+            self._spawn(self._handle(job), job.entry)
+        for entry in foreign:
+            log.error("outbox entry %s is not a delivery; parked", entry.entry_id)
+            self._spawn(self._discard(entry), entry)
+
+    async def _discard(self, entry: Entry) -> None:
+        await self.pipelined.run(lambda pipe: queue_discard(pipe, entry, "无法识别的推送记录"))
+
+    def _spawn(self, work: Awaitable[object], entry: Entry) -> None:
+        task = asyncio.create_task(self._guarded(entry, work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _drain(self) -> None:
         """Give in-flight sends a moment; unfinished ones stay pending for a takeover."""
@@ -136,14 +162,6 @@ class Worker:
             log.warning("outbox worker %s: could not leave the group: %s", self.name, error)
         log.info("outbox worker %s stopped", self.name)
 
-    async def _handle(self, entry: Entry) -> None:
-        """Send one entry and record how it ended; never raises."""
-        try:
-            await self._guarded(entry, self._process(entry))
-        finally:
-            if entry.entry_id not in self._laned:
-                self.consumer.release(entry)
-
     async def _guarded(self, entry: Entry, work: Awaitable[object]) -> None:
         """Await `work` for `entry`; a failure leaves it pending or schedules a retry."""
         try:
@@ -153,151 +171,139 @@ class Worker:
         except Exception:
             log.exception("outbox entry %s: unexpected failure", entry.entry_id)
             try:
-                await self._retry(entry, "发送时出现内部错误", 0)
+                await self._retry(entry, "发送时出现内部错误", entry.skip)
             except RedisError as error:  # still pending: taken over after the timeout
                 log.warning("outbox entry %s: no retry scheduled: %s", entry.entry_id, error)
+        finally:
+            if entry.ident not in self._laned:
+                self.consumer.release(entry)
 
-    async def _process(self, entry: Entry) -> None:
-        try:
-            delivery = decode(entry.raw)
-        except (ValueError, TypeError):
-            log.error("outbox entry %s is not a delivery; parked", entry.entry_id)
-            await self.outbox.finish(entry, Finish("parked", "", reason="无法识别的推送记录"))
+    async def _handle(self, job: Job) -> None:
+        """Send one job: skip a recorded one, park what cannot go, resend or hold what was
+        in flight at a crash, queue paced targets in their lane."""
+        if job.state in FINAL:  # recorded already: only acknowledge the entry
+            await self.sending.record(job, Finish("sent", job.delivery.group_id), counted=False)
             return
-        async with self.senders.redis.pipeline(transaction=False) as pipe:
-            pipe.get(keys.delivery_state(delivery.key))
-            GroupRegistry.queue_target(pipe, delivery.group_id)
-            state, raw_group, robot_key = await pipe.execute()
-        if state in ("sent", "parked"):
-            await self.outbox.finish(entry, Finish("sent", delivery.group_id))
+        if job.group is None:
+            await self._park(job, "这个群已从群登记中删除。")
             return
-        group = decode_group(raw_group)
-        if group is None:
-            await self._park(entry, delivery, None, "这个群已从群登记中删除。")
+        skip = max(job.entry.skip, parts_done(job.state))
+        in_flight = (job.state or "").startswith("sending") and job.group.target in _POSTED
+        if in_flight and (held := self.sending.uncertain(job, skip)) is not None:
+            await self.sending.record(job, held)
             return
-        target = _Target(group, robot_key)
-        if pace := self.senders.pace(group):
-            await self._queue(entry, delivery, target, pace)
+        job.entry = replace(job.entry, skip=skip)
+        if pace := self.senders.pace(job.group):
+            await self._queue(job, pace)
         else:
-            await self._send(entry, delivery, target)
+            await self._send(job)
 
-    async def _queue(self, entry: Entry, delivery: Delivery, target: _Target, pace: float) -> None:
+    async def _queue(self, job: Job, pace: float) -> None:
         """Send through the group's lane; a backlog too long to hold waits in Redis instead."""
-        lane = self._lanes.setdefault(target.group.id, _Lane())
+        assert job.group is not None
+        lane = self._lanes.setdefault(job.group.id, _Lane())
         backlog = len(lane.waiting) + lane.running
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        urgent = entry.stream == keys.OUTBOX_URGENT
-        if backlog * pace > self._hold_limit and not urgent:
+        now, entry = loop.time(), job.entry
+        if backlog * pace > self._hold_limit and not entry.urgent:
             lane.overflow_at = max(lane.overflow_at, now + backlog * pace) + pace
-            await self._defer(entry, lane.overflow_at - now, failed=False)
+            await self._defer(job, lane.overflow_at - now, failed=False)
             return
         # Urgent entries go ahead of every normal one waiting, behind earlier urgent ones.
-        normal = (i for i, waiting in enumerate(lane.waiting) if waiting[0].stream != entry.stream)
-        place = next(normal, len(lane.waiting)) if urgent else len(lane.waiting)
-        lane.waiting.insert(place, (entry, delivery, target, now))
-        self._laned.add(entry.entry_id)
+        normal = (i for i, (waiting, _) in enumerate(lane.waiting) if not waiting.entry.urgent)
+        place = next(normal, len(lane.waiting)) if entry.urgent else len(lane.waiting)
+        lane.waiting.insert(place, (job, now))
+        self._laned.add(entry.ident)
         if lane.running:
             return
         lane.running = True
         try:
             while lane.waiting:
-                held, waiting_delivery, waiting_target, since = lane.waiting.popleft()
+                held, since = lane.waiting.popleft()
                 if loop.time() - since > self._hold_limit:  # behind (a shared robot): to Redis
                     work: Awaitable[object] = self._defer(held, pace, failed=False)
                 else:
-                    work = self._send(held, waiting_delivery, waiting_target, in_lane=True)
+                    work = self._send(held, in_lane=True)
                 try:
-                    await self._guarded(held, work)
+                    await self._guarded(held.entry, work)
                 finally:
-                    self._laned.discard(held.entry_id)
-                    self.consumer.release(held)
+                    self._laned.discard(held.entry.ident)
+                    self.consumer.release(held.entry)
         finally:
             lane.running = False
             if not lane.waiting and lane.overflow_at <= loop.time():
-                self._lanes.pop(target.group.id, None)
+                self._lanes.pop(job.group.id, None)
 
     @property
     def _hold_limit(self) -> float:
         """Return how long an entry may wait in this instance before going back to Redis."""
         return self.config.visibility / 2
 
-    async def _send(
-        self, entry: Entry, delivery: Delivery, target: _Target, *, in_lane: bool = False
-    ) -> None:
-        group, skip = target.group, entry.skip
-        while True:
-            try:
-                sent = await self.senders.send(delivery, group, skip, target.robot_key)
-            except Busy as busy:
-                skip = max(skip, busy.skip)
-                if in_lane and busy.after <= self._hold_limit / 2:
-                    await asyncio.sleep(busy.after)  # the slot frees at a time Redis computed
-                    continue
-                await self._defer(entry, busy.after, failed=False, skip=skip)
-                return
-            except Broken as refused:
-                log.warning("group %s: push target broken: %s", group.id, refused.reason)
-                health = broken(refused.reason)
-                await self._park(entry, delivery, group, refused.reason, health=health)
-            except Park as parked:
-                await self._park(entry, delivery, group, parked.reason)
-            except Transient as failure:
-                await self._retry(entry, str(failure), max(skip, failure.skip))
+    async def _send(self, job: Job, *, in_lane: bool = False) -> None:
+        """Render the delivery, send it, and record how it ended."""
+        assert job.group is not None
+        group, skip = job.group, job.entry.skip
+        try:
+            prepared = await self.senders.prepare(job.delivery, group, job.robot_key)
+            if group.target is PushTarget.ROBOT:
+                lane_wait = self._hold_limit / 2 if in_lane else 0.0
+                await self.sending.robot(job, prepared, skip, lane_wait)
+            elif group.target is PushTarget.WECOM_BOT:
+                await self.sending.smart_bot(job, prepared, skip)
             else:
-                await self._record(entry, delivery, group, sent)
-            return
+                if group.target is PushTarget.FORWARD:
+                    await self.senders.forward(job.delivery, group)
+                finish = Finish("sent", group.id, feed=prepared.feed)
+                await self.sending.record(job, finish, counted=prepared.counted)
+        except Busy as busy:
+            await self._defer(job, busy.after, failed=False, skip=max(skip, busy.skip))
+        except Broken as refused:
+            log.warning("group %s: push target broken: %s", group.id, refused.reason)
+            await self._park(job, refused.reason, health=broken(refused.reason))
+        except Park as parked:
+            await self._park(job, parked.reason)
+        except Transient as failure:
+            await self._retry(job.entry, str(failure), max(skip, failure.skip))
 
-    async def _record(self, entry: Entry, delivery: Delivery, group: Group, sent: Sent) -> None:
-        """Record a successful send, with its reach, in the script that acknowledges it."""
-        measure = Measure.PUSHES_SENT.value if sent.counted else ""
-        counters = _reach(self.senders, group) if sent.counted else ()
-        per_campaign = _campaign_field(Measure.PUSHES_SENT, delivery)
-        finish = Finish("sent", group.id, measure, counters, feed=sent.feed,
-                        campaign_field=per_campaign)  # fmt: skip
-        if not await self.outbox.finish(entry, finish):
-            log.warning("delivery %s was recorded by another sender first", delivery.key)
+    async def _defer(self, job: Job, delay: float, *, failed: bool, skip: int = 0) -> None:
+        """Put the job's entry in the delayed set, and look there again when it is due."""
+        entry = job.entry
+        attempts = entry.attempts + (1 if failed else 0)
+        skip = max(skip, entry.skip)
+        await self.pipelined.run(
+            lambda pipe: queue_defer(pipe, entry, job.delivery, delay, attempts, skip)
+        )
+        due = asyncio.get_running_loop().time() + delay
+        self._promote_at = min(self._promote_at, due)
 
     async def _retry(self, entry: Entry, reason: str, skip: int) -> None:
         """Try again after an exponential backoff, or park after the last attempt."""
+        try:
+            delivery = decode(entry.raw)
+        except (ValueError, TypeError):
+            return
+        group = await self.senders.registry.get(delivery.group_id)
+        job = Job(replace(entry, skip=skip), delivery, None, group, None)
         attempts = entry.attempts + 1
         if attempts >= self.config.max_attempts:
-            try:
-                delivery = decode(entry.raw)
-            except (ValueError, TypeError):
-                return
-            group = await self.senders.registry.get(delivery.group_id)
-            parked = f"连续 {attempts} 次发送失败，已停止重试。最后一次：{reason}"
-            await self._park(replace(entry, attempts=attempts), delivery, group, parked)
+            job.entry = replace(job.entry, attempts=attempts)
+            await self._park(job, f"连续 {attempts} 次发送失败，已停止重试。最后一次：{reason}")
             return
         ceiling = min(self.config.retry_cap, self.config.retry_base * 2.0 ** (attempts - 1))
         delay = ceiling / 2 + random.uniform(0, ceiling / 2)
         log.info("outbox entry %s: %s; retry %d in %.1fs", entry.entry_id, reason, attempts, delay)
-        await self._defer(entry, delay, failed=True, skip=skip)
+        await self._defer(job, delay, failed=True, skip=skip)
 
-    async def _park(
-        self, entry: Entry, delivery: Delivery, group: Group | None, reason: str, health: str = ""
-    ) -> None:
+    async def _park(self, job: Job, reason: str, health: str = "") -> None:
         """Move the delivery to the dead letters with `reason`, counted as a failed push."""
+        delivery = job.delivery
         log.warning("delivery %s to %s parked: %s", delivery.key, delivery.group_id, reason)
-        counters = _reach(self.senders, group) if group else ()
-        finish = Finish(
-            "parked", delivery.group_id, Measure.PUSHES_FAILED.value, counters,
-            reason=reason, health=health,
-            campaign_field=_campaign_field(Measure.PUSHES_FAILED, delivery),
-        )  # fmt: skip
-        await self.outbox.finish(entry, finish)
+        finish = Finish("parked", delivery.group_id, reason=reason, health=health)
+        await self.sending.record(job, finish, measure=Measure.PUSHES_FAILED)
 
 
-def _reach(senders: Senders, group: Group) -> tuple[str, ...]:
-    """Return today's reach counter hashes for `group` (every dimension it counts under)."""
-    day = senders.today()
-    return tuple(keys.counts(day, dim, value) for dim, value in reach.group_dimensions(group))
-
-
-def _campaign_field(measure: Measure, delivery: Delivery) -> str:
-    """Return the per-campaign counter field of a push ("" for pushes outside campaigns)."""
-    return reach.campaign_field(measure, delivery.campaign) if delivery.campaign else ""
+# Targets whose send goes to an outside platform that may have posted it when a sender died.
+_POSTED = (PushTarget.ROBOT, PushTarget.WECOM_BOT)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -51,7 +51,7 @@ async def _park_then_retry(
     push = Delivery("c:late-group", "sim-late", body="新登记的群也要收到这条提醒")
     await outbox.enqueue([push])
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: _parked(outbox, push.key))
+        await settle(lambda: _parked(outbox, push))
 
     status = await _fanzha(redis_server, "status")
     assert status.returncode == 0, status.stderr
@@ -62,11 +62,11 @@ async def _park_then_retry(
     retried = await _fanzha(redis_server, "retry", push.key, "c:never-queued")
     assert retried.returncode == 2
     assert f"已重新排队：{push.key}" in retried.stdout
-    assert "没有找到已停发的推送“c:never-queued”" in retried.stderr
+    assert "没有找到停发或待核实的推送“c:never-queued”" in retried.stderr
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered(push.key))
+        await settle(lambda: outbox.delivered(push.group_id, push.key))
     assert [p["text"] for p in await feed(redis, "sim-late")] == ["新登记的群也要收到这条提醒"]
 
 
-async def _parked(outbox: Outbox, key: str) -> bool:
-    return await outbox.state(key) == "parked"
+async def _parked(outbox: Outbox, push: Delivery) -> bool:
+    return await outbox.state(push.group_id, push.key) == "parked"

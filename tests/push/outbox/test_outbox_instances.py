@@ -152,7 +152,7 @@ def _broadcast() -> list[Delivery]:
 async def _held_by(redis: Redis, pid: int) -> set[str]:
     """Return the delivery keys consumers of process `pid` held unacknowledged."""
     held: set[str] = set()
-    for stream in (keys.OUTBOX_URGENT, keys.OUTBOX_NORMAL):
+    for stream in _streams():
         if not await redis.exists(stream):  # made by the first enqueue onto it
             continue
         for consumer in await redis.xinfo_consumers(stream, keys.OUTBOX_GROUP):
@@ -166,6 +166,11 @@ async def _held_by(redis: Redis, pid: int) -> set[str]:
                 entries: Any = await redis.xrange(stream, entry_id, entry_id)
                 held.update(decode(fields["d"]).key for _, fields in entries)
     return held
+
+
+def _streams() -> list[str]:
+    shards = range(keys.OUTBOX_SHARDS)
+    return [name(shard) for shard in shards for name in (keys.outbox_urgent, keys.outbox_normal)]
 
 
 async def _recorded(redis: Redis) -> int:
@@ -182,7 +187,7 @@ async def test_killing_one_instance_mid_broadcast_loses_and_doubles_nothing(
     for r in range(ROBOTS):
         await registry.put(robot_group(f"robot-{r}"))
         await registry.set_robot_key(f"robot-{r}", f"robot-key-{r}")
-    for stream in (keys.OUTBOX_URGENT, keys.OUTBOX_NORMAL):  # as after the first push ever
+    for stream in _streams():  # as after the first push ever
         await redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0", mkstream=True)
     first, second = instances
     async with aiohttp.ClientSession() as session:
@@ -239,5 +244,5 @@ async def _busy(redis: Redis, pid: int, count: int) -> bool:
 
 
 async def _all_sent(redis: Redis, deliveries: list[Delivery]) -> bool:
-    states = await redis.mget([keys.delivery_state(d.key) for d in deliveries])
+    states = await redis.mget([keys.delivery_state(d.group_id, d.key) for d in deliveries])
     return all(state == "sent" for state in states)

@@ -44,19 +44,20 @@ async def test_a_push_goes_out_only_where_the_chat_has_spoken(
         Delivery("w:1", GROUP_PREFIX + SPOKEN, body="**提醒**：陌生来电要警惕。"),
         Delivery("w:2", GROUP_PREFIX + SILENT, body="**提醒**：陌生来电要警惕。"),
     ])  # fmt: skip
-    await settle(lambda: outbox.delivered("w:1"))
-    await settle(lambda: _parked(outbox, "w:2"))
+    await settle(lambda: outbox.delivered(GROUP_PREFIX + SPOKEN, "w:1"))
+    await settle(lambda: _parked(outbox, GROUP_PREFIX + SILENT, "w:2"))
     (push,) = gateway.pushes
     assert push["body"]["chatid"] == SPOKEN
     assert push["body"]["markdown"] == {"content": "**提醒**：陌生来电要警惕。"}
-    [(_, reason, _)] = await outbox.dead_letters()
+    [letter] = await outbox.dead_letters()
+    reason = letter.reason
     assert "还没有和智能机器人说过话" in reason
 
     choices = Choices("quiz-0a1b2c3d-1", "第 2/5 题：点选你的答案", ("A", "B", "C"))
     await outbox.enqueue(
         [Delivery("w:3", GROUP_PREFIX + SPOKEN, body="**第 2/5 题**", choices=choices)]
     )
-    await settle(lambda: outbox.delivered("w:3"))
+    await settle(lambda: outbox.delivered(GROUP_PREFIX + SPOKEN, "w:3"))
     question, card = (push["body"] for push in gateway.pushes[1:])
     assert question["markdown"] == {"content": "**第 2/5 题**"}
     assert card["chatid"] == SPOKEN and card["msgtype"] == "template_card"
@@ -64,5 +65,5 @@ async def test_a_push_goes_out_only_where_the_chat_has_spoken(
     assert [button["key"] for button in card["template_card"]["button_list"]] == ["A", "B", "C"]
 
 
-async def _parked(outbox: Outbox, key: str) -> bool:
-    return await outbox.state(key) == "parked"
+async def _parked(outbox: Outbox, group_id: str, key: str) -> bool:
+    return await outbox.state(group_id, key) == "parked"

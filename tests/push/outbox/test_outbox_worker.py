@@ -71,7 +71,7 @@ async def test_a_sim_push_lands_in_the_feed_once_and_counts_reach(
     push = Delivery("c:sim-test:1", "sim-test", body="**防骗提醒**：陌生链接不要点。")
     assert await outbox.enqueue([push]) == 1
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered(push.key))
+        await settle(lambda: outbox.delivered(push.group_id, push.key))
     assert await outbox.enqueue([push]) == 0
     pushes = await feed(redis, "sim-test")
     assert [(p["id"], p["format"], p["text"]) for p in pushes] == [
@@ -100,7 +100,7 @@ async def test_pushes_are_counted_per_campaign_in_each_region(
     await outbox.enqueue(pushes)
     async with running(Worker(redis, senders, FAST)):
         for push in pushes:
-            await settle(lambda key=push.key: _finished(outbox, key))
+            await settle(lambda push=push: _finished(outbox, push))
     days = [senders.today()]
     town = await data.by_campaign(redis, days, "城关镇", {"monthly-letter": "每月一封信"})
     assert [(row.title, row.sent, row.failed) for row in town] == [
@@ -121,7 +121,7 @@ async def test_an_article_push_carries_the_groups_link_and_notes_the_receipt_win
     item = "alerts/kefu-tuikuan"
     await outbox.enqueue([Delivery("c:art:1", "sim-test", item_id=item, style="news")])
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered("c:art:1"))
+        await settle(lambda: outbox.delivered("sim-test", "c:art:1"))
     [push] = await feed(redis, "sim-test")
     assert push["format"] == "news"
     assert f"/a/{item}?g=" in push["url"] and push["title"]
@@ -137,7 +137,7 @@ async def test_urgent_deliveries_are_sent_before_the_waiting_ones(
     await outbox.enqueue([Delivery("alert:1", "sim-test", body="紧急预警", urgent=True)])
     one_at_a_time = dataclasses.replace(FAST, concurrency=1)
     async with running(Worker(redis, senders, one_at_a_time)):
-        await settle(lambda: outbox.delivered("c:n4"))
+        await settle(lambda: outbox.delivered("sim-test", "c:n4"))
     texts = [p["text"] for p in await feed(redis, "sim-test")]
     assert texts == ["紧急预警", *(f"日常提醒{n}" for n in range(5))]
 
@@ -152,7 +152,7 @@ async def test_an_urgent_push_overtakes_a_robots_backlog_but_not_its_limit(
     async with running(Worker(redis, senders, holding)):
         await settle(lambda: _received(fake, 5))
         await outbox.enqueue([Delivery("u:1", "robot-test", body="紧急预警", urgent=True)])
-        await settle(lambda: outbox.delivered("n:79"))
+        await settle(lambda: outbox.delivered("robot-test", "n:79"))
     texts = fake.texts(KEY)
     assert len(texts) == 81 and texts.index("紧急预警") < 40
     assert fake.answers[45009] == 0
@@ -170,10 +170,11 @@ async def test_transient_failures_back_off_then_park_with_the_reason(
     outbox = Outbox(redis)
     await outbox.enqueue([Delivery("c:r:1", "robot-test", body="陌生来电要核实")])
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: _state_is(outbox, "c:r:1", "parked"))
+        await settle(lambda: _state_is(outbox, "robot-test", "c:r:1", "parked"))
     # three outbox attempts of two client attempts each, and nothing more
     assert fake.requests == 6
-    [(delivery, reason, attempts)] = await outbox.dead_letters()
+    [letter] = await outbox.dead_letters()
+    delivery, reason, attempts = letter.delivery, letter.reason, letter.attempts
     assert (delivery.key, attempts) == ("c:r:1", 3)
     assert "连续 3 次发送失败" in reason and "HTTP 502" in reason
     counted = await _sent_today(senders, "robot-test")
@@ -189,7 +190,7 @@ async def test_a_transient_failure_is_retried_and_then_sent(
     outbox = Outbox(redis)
     await outbox.enqueue([Delivery("c:r:2", "robot-test", body="退款先核实")])
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered("c:r:2"))
+        await settle(lambda: outbox.delivered("robot-test", "c:r:2"))
     assert fake.texts(KEY) == ["退款先核实"]
     assert await outbox.dead_letters() == []
 
@@ -200,7 +201,7 @@ async def _push_until_delivered(redis: Redis, senders: Senders, key: str, body: 
     outbox = Outbox(redis)
     await outbox.enqueue([Delivery(key, "robot-test", body=body)])
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered(key))
+        await settle(lambda: outbox.delivered("robot-test", key))
     return [message["markdown"]["content"] for message in markdown_payloads(body)]
 
 
@@ -239,12 +240,13 @@ async def test_a_broken_robot_key_parks_at_once_and_flags_the_group(
     outbox = Outbox(redis)
     await outbox.enqueue([Delivery("c:r:3", "robot-test", body="提醒")])
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: _state_is(outbox, "c:r:3", "parked"))
+        await settle(lambda: _state_is(outbox, "robot-test", "c:r:3", "parked"))
     assert fake.requests == 1
     health = await group_health(redis)
     assert list(health) == ["robot-test"]
     assert health["robot-test"].state == "broken" and "机器人" in health["robot-test"].reason
-    [(_, reason, attempts)] = await outbox.dead_letters()
+    [letter] = await outbox.dead_letters()
+    reason, attempts = letter.reason, letter.attempts
     assert attempts == 0 and reason == health["robot-test"].reason
     # the officer fixes the robot and sends the parked push again: it goes out, the flag clears
     fake.removed.clear()
@@ -252,7 +254,7 @@ async def test_a_broken_robot_key_parks_at_once_and_flags_the_group(
     assert await outbox.requeue(parked)
     assert not await outbox.requeue(parked)  # queued now, not parked
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered("c:r:3"))
+        await settle(lambda: outbox.delivered("robot-test", "c:r:3"))
     assert fake.texts(KEY) == ["提醒"]
     assert await group_health(redis) == {}
     assert not await outbox.requeue(parked)  # a sent delivery is never queued again
@@ -273,10 +275,10 @@ async def test_groups_that_cannot_be_pushed_to_are_parked_with_a_reason(
         Delivery("p:4", "gone", body="x"),
     ])  # fmt: skip
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: _state_is(outbox, "p:4", "parked"))
-        for key in ("p:1", "p:2", "p:3"):
-            await settle(lambda key=key: _state_is(outbox, key, "parked"))  # type: ignore[misc]
-    reasons = {d.key: reason for d, reason, _ in await outbox.dead_letters()}
+        await settle(lambda: _state_is(outbox, "gone", "p:4", "parked"))
+        for group, key in (("quiet", "p:1"), ("wecom-bot:abc", "p:2"), ("sim-test", "p:3")):
+            await settle(lambda g=group, k=key: _state_is(outbox, g, k, "parked"))
+    reasons = {letter.delivery.key: letter.reason for letter in await outbox.dead_letters()}
     assert "没有设置推送方式" in reasons["p:1"]
     assert "智能机器人" in reasons["p:2"]
     assert "alerts/no-such-alert" in reasons["p:3"]
@@ -293,7 +295,7 @@ async def test_a_forward_group_gets_the_item_in_its_owners_pack(
     outbox = Outbox(redis)
     await outbox.enqueue([Delivery("f:1", "fwd-1", item_id="alerts/laoshi-jiazhangqun")])
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered("f:1"))
+        await settle(lambda: outbox.delivered("fwd-1", "f:1"))
     lines = await packs.lines(redis, "teacher-zhao", senders.today())
     assert [line.item_id for line in lines] == ["alerts/laoshi-jiazhangqun"]
     assert (await _sent_today(senders, "fwd-1"))[Measure.PUSHES_SENT] == 0
@@ -305,14 +307,15 @@ async def test_xautoclaim_recovers_what_a_crashed_consumer_held(
     await _register(senders, sim_group())
     outbox = Outbox(redis)
     await outbox.enqueue([Delivery("c:crash", "sim-test", body="被接管的提醒")])
-    await redis.xgroup_create(keys.OUTBOX_NORMAL, keys.OUTBOX_GROUP, id="0", mkstream=True)
-    await redis.xreadgroup(keys.OUTBOX_GROUP, "crashed", {keys.OUTBOX_NORMAL: ">"})
-    held = await redis.xpending(keys.OUTBOX_NORMAL, keys.OUTBOX_GROUP)
+    stream = keys.outbox_normal(keys.outbox_shard("sim-test"))
+    await redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0", mkstream=True)
+    await redis.xreadgroup(keys.OUTBOX_GROUP, "crashed", {stream: ">"})
+    held = await redis.xpending(stream, keys.OUTBOX_GROUP)
     assert held["consumers"] == [{"name": "crashed", "pending": 1}]  # and never came back
     async with running(Worker(redis, senders, FAST)):
-        await settle(lambda: outbox.delivered("c:crash"))
+        await settle(lambda: outbox.delivered("sim-test", "c:crash"))
     assert [p["text"] for p in await feed(redis, "sim-test")] == ["被接管的提醒"]
-    assert (await redis.xpending(keys.OUTBOX_NORMAL, keys.OUTBOX_GROUP))["pending"] == 0
+    assert (await redis.xpending(stream, keys.OUTBOX_GROUP))["pending"] == 0
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -331,16 +334,16 @@ async def test_a_200_message_backlog_to_one_robot_gets_no_45009(
     assert (await _sent_today(senders, "robot-test"))[Measure.PUSHES_SENT] == 200
 
 
-async def _finished(outbox: Outbox, key: str) -> bool:
-    return await outbox.state(key) in ("sent", "parked")
+async def _finished(outbox: Outbox, push: Delivery) -> bool:
+    return await outbox.state(push.group_id, push.key) in ("sent", "parked")
 
 
-async def _state_is(outbox: Outbox, key: str, state: str) -> bool:
-    return await outbox.state(key) == state
+async def _state_is(outbox: Outbox, group_id: str, key: str, state: str) -> bool:
+    return await outbox.state(group_id, key) == state
 
 
 async def _all_sent(outbox: Outbox, count: int) -> bool:
     for n in range(count):
-        if not await outbox.delivered(f"b:{n}"):
+        if not await outbox.delivered("robot-test", f"b:{n}"):
             return False
     return True
