@@ -86,6 +86,7 @@ def test_serve_runs_its_own_redis_and_keeps_data_across_restarts(tmp_path: Path)
         wait_healthy(process, port)
         answer = post(port, {"group": "sim-village", "user": "王", "text": "@反诈助手 刷单"})
         assert "刷单" in answer["replies"][0]["text"]
+        post(port, {"group": "private", "user": "王", "text": "骗子的新套路是什么"})
     finally:
         stop(process)
     socket_path = tmp_path / "redis" / "redis.sock"
@@ -95,15 +96,13 @@ def test_serve_runs_its_own_redis_and_keeps_data_across_restarts(tmp_path: Path)
     process = serve(tmp_path, port)
     try:
         wait_healthy(process, port)
-        unmatched = post(port, {"group": "private", "user": "王", "text": "食堂几点开饭"})
+        unmatched = post(port, {"group": "private", "user": "王", "text": "这种骗局怎么防"})
         assert unmatched["replies"]
     finally:
         stop(process)
-    # The second run appended to the same AOF the first run wrote.
-    aof = b"".join(
-        p.read_bytes() for p in (tmp_path / "redis").rglob("appendonly*") if p.is_file()
-    )
-    assert b"shuadan" in aof and "食堂".encode() in aof
+    # What both runs wrote is still there for the next one (the CLI starts the same Redis).
+    listed = run_cli("unmatched", env={"FANZHA_DATA_DIR": str(tmp_path)})
+    assert "骗子的新套路是什么" in listed.stdout and "这种骗局怎么防" in listed.stdout
 
 
 def _answers(path: Path) -> bool:
@@ -131,17 +130,17 @@ def test_unmatched_lists_what_residents_asked_in_vain(tmp_path: Path) -> None:
     try:
         wait_healthy(process, port)
         post(
-            port, {"group": "sim-village", "user": "王", "text": "@反诈助手 村口的路灯坏了找谁修"}
+            port, {"group": "sim-village", "user": "王", "text": "@反诈助手 骗子的新套路是什么"}
         )
         done = run_cli("unmatched", env={"FANZHA_DATA_DIR": str(tmp_path)})
     finally:
         stop(process)
     assert done.returncode == 0, done.stderr
-    assert "村口的路灯坏了找谁修" in done.stdout and "sim-village" in done.stdout
+    assert "骗子的新套路是什么" in done.stdout and "sim-village" in done.stdout
     assert re.search(r"^\d{4}年\d{1,2}月\d{1,2}日 ", done.stdout, re.M), done.stdout
     # With the service stopped the command starts the embedded Redis itself and reads the AOF.
     again = run_cli("unmatched", env={"FANZHA_DATA_DIR": str(tmp_path)})
-    assert "村口的路灯坏了找谁修" in again.stdout
+    assert "骗子的新套路是什么" in again.stdout
 
 
 def test_groups_commands_register_list_and_remove(tmp_path: Path) -> None:

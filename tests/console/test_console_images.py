@@ -125,6 +125,7 @@ async def test_the_first_picture_is_the_news_cover(
         senders = Senders(redis, registry, ArticleStore(library, redis),
                           RobotClient(session, RateLimiter(redis), config),
                           settings.base_url, settings.timezone)  # fmt: skip
-        await senders.send(Delivery("k1", group.id, item.article_id, style="news"), group)
+        delivery = Delivery("k1", group.id, item.article_id, style="news")
+        await senders.post_robot(await senders.prepare(delivery, group, KEY), 0, 0)
     card = robot.received[KEY][0]["news"]["articles"][0]
     assert card["picurl"] == images.url(settings.base_url, picture)

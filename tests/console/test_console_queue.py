@@ -287,7 +287,7 @@ async def test_residents_questions_show_escaped_on_the_dashboard(
     client: Client, redis: Redis
 ) -> None:
     await _setup(redis)
-    question = "<script>alert('x')</script> 我家的猫今天不吃饭"
+    question = "<script>alert('x')</script> 这种骗局怎么防"
     response = await client.post(
         "/api/sim/messages", json={"group": PRIVATE, "user": "村民", "text": question}
     )

@@ -20,7 +20,7 @@ from bot.store.groups import GroupRegistry
 from bot.store.reach import Measure, Unique
 
 XSS_REGION = "城关镇/<img src=x onerror=alert(1)>村"
-XSS_QUESTION = "<script>alert('x')</script>这是什么"
+XSS_QUESTION = "<script>alert('x')</script>这是什么骗局"
 GROUPS = (
     Group("g-a", "幸福村村民群", GroupKind.VILLAGE, "城关镇/幸福村", 100),
     Group("g-b", "东街社区群", GroupKind.ELDERLY, "城关镇/东街社区", 50),
@@ -94,7 +94,7 @@ async def test_questions_and_region_names_are_escaped(
     status, html = await page(client, "/console/dashboard?region=城关镇", cookie)
 
     assert status == 200
-    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;这是什么" in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;这是什么骗局" in html
     assert "<script>alert" not in html
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;村" in html
 

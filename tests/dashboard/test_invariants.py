@@ -77,7 +77,7 @@ async def _push(redis: Redis, senders: Senders) -> None:
     await outbox.enqueue(deliveries)
     async with running(Worker(redis, senders, FAST)):
         for delivery in deliveries:
-            await settle(lambda key=delivery.key: outbox.delivered(key))
+            await settle(lambda d=delivery: outbox.delivered(d.group_id, d.key))
 
 
 def _assert_regions_add_up(snap: Snapshot) -> None:
